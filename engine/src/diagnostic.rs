@@ -1,0 +1,1 @@
+//! Rendering an [`crate::Error`] like a compiler does.

@@ -1,0 +1,1 @@
+//! Inventory: INI and YAML sources, groups and host variables, and host patterns.

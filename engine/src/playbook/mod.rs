@@ -1,0 +1,1 @@
+//! The playbook model: plays, tasks, blocks, roles, handlers, and their loading from YAML.

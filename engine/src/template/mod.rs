@@ -1,0 +1,1 @@
+//! Templating on minijinja with Ansible's semantics.

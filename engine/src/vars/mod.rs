@@ -1,0 +1,1 @@
+//! Variables: Ansible's precedence order and the magic variables.

@@ -1,0 +1,1 @@
+//! ply's built-in modules.
