@@ -25,7 +25,10 @@ pub enum Error {
     },
     /// Bad command-line options (exit 5 like ansible-playbook).
     #[error("{message}")]
-    Options { message: String, hint: Option<String> },
+    Options {
+        message: String,
+        hint: Option<String>,
+    },
     /// A file the user named could not be read.
     #[error("could not read {}: {source}", path.display())]
     Io {
@@ -37,22 +40,34 @@ pub enum Error {
 
 impl Error {
     pub fn parse(location: Location, message: impl Into<String>) -> Self {
-        Error::Parse { location, message: message.into(), hint: None }
+        Error::Parse {
+            location,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn options(message: impl Into<String>) -> Self {
-        Error::Options { message: message.into(), hint: None }
+        Error::Options {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// Adds (or replaces) the hint printed under the error.
     #[must_use]
     pub fn with_hint(mut self, new_hint: impl Into<String>) -> Self {
         match &mut self {
-            Error::Parse { hint, .. } | Error::Template { hint, .. } | Error::Options { hint, .. } => {
+            Error::Parse { hint, .. }
+            | Error::Template { hint, .. }
+            | Error::Options { hint, .. } => {
                 *hint = Some(new_hint.into());
             }
             Error::Io { .. } => {}
@@ -81,9 +96,9 @@ impl Error {
 
     pub fn hint(&self) -> Option<&str> {
         match self {
-            Error::Parse { hint, .. } | Error::Template { hint, .. } | Error::Options { hint, .. } => {
-                hint.as_deref()
-            }
+            Error::Parse { hint, .. }
+            | Error::Template { hint, .. }
+            | Error::Options { hint, .. } => hint.as_deref(),
             Error::Io { .. } => None,
         }
     }

@@ -14,7 +14,11 @@ pub struct Location {
 
 impl Location {
     pub fn new(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
-        Location { file: Arc::new(file.into()), line, column }
+        Location {
+            file: Arc::new(file.into()),
+            line,
+            column,
+        }
     }
 
     /// The start of a file, for errors about a file as a whole.

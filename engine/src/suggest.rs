@@ -8,7 +8,12 @@ where
     let input_lower = input.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| (candidate, strsim::damerau_levenshtein(&input_lower, &candidate.to_ascii_lowercase())))
+        .map(|candidate| {
+            (
+                candidate,
+                strsim::damerau_levenshtein(&input_lower, &candidate.to_ascii_lowercase()),
+            )
+        })
         .filter(|(candidate, distance)| {
             // Allow about one edit per three characters, and never more than three.
             let allowed = (candidate.len().max(input.len()) / 3).clamp(1, 3);
