@@ -296,7 +296,7 @@ mod tests {
         let cases = [
             ("a: 1\n b: 2\n", 2, "indented"),
             ("a:\n\t- b\n", 2, "tabs"),
-            ("a: 'open\nb: 2\n", 3, "quote"),
+            ("a: 'open\nb: 2\n", 1, "quote"),
         ];
         for (text, line, hint) in cases {
             let error = load_str(text, Path::new("t.yml")).unwrap_err();
