@@ -1,1 +1,20 @@
 //! The playbook model: plays, tasks, blocks, roles, handlers, and their loading from YAML.
+
+mod fields;
+mod keyword_set;
+pub mod keywords;
+mod kv_args;
+mod loader;
+mod play;
+mod role;
+mod task;
+mod validate;
+
+pub use fields::{parse_bool_str, Condition};
+pub use keyword_set::Keywords;
+pub use kv_args::{parse_kv, KvError};
+pub use loader::Playbook;
+pub use play::Play;
+pub use role::Role;
+pub use task::{Action, Block, BlockOrigin, LoopControl, Task, TaskItem, TaskLoop};
+pub use validate::each_task;

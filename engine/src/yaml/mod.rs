@@ -9,4 +9,4 @@ mod node;
 mod scalar;
 
 pub use loader::{load_file, load_str};
-pub use node::{Node, NodeValue};
+pub use node::{scalar_text, Node, NodeValue};

@@ -1,0 +1,168 @@
+//! Plays and how they are read from YAML.
+
+use super::fields::{self, Condition};
+use super::keyword_set::Keywords;
+use super::keywords;
+use super::loader::{Loader, Scope};
+use super::task::TaskItem;
+use crate::error::{Error, Result};
+use crate::location::Location;
+use crate::suggest;
+use crate::yaml::{Node, NodeValue};
+use serde_json::Value;
+
+#[derive(Clone, Debug)]
+pub struct Play {
+    pub loc: Location,
+    pub name: Option<String>,
+    /// The host pattern, as written (a list is joined with commas, like Ansible does).
+    pub hosts: String,
+    pub keywords: Keywords,
+    pub gather_facts: Option<Value>,
+    pub vars_files: Vec<Value>,
+    pub serial: Vec<Value>,
+    pub strategy: Option<String>,
+    pub max_fail_percentage: Option<Value>,
+    pub force_handlers: Option<Value>,
+    pub order: Option<String>,
+    pub pre_tasks: Vec<TaskItem>,
+    /// The play's roles, expanded to blocks; they run before `tasks`, in the same section.
+    pub roles: Vec<TaskItem>,
+    pub tasks: Vec<TaskItem>,
+    pub post_tasks: Vec<TaskItem>,
+    /// The play's handlers followed by its roles' handlers.
+    pub handlers: Vec<TaskItem>,
+    /// Conditions from an `import_playbook` entry, applied to every task of the play.
+    pub import_when: Vec<Condition>,
+}
+
+impl Play {
+    /// What `PLAY [...]` shows: the name, or the host pattern when unnamed.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.hosts)
+    }
+
+    /// Every task section in running order, with the name Ansible gives it.
+    pub fn sections(&self) -> [(&'static str, &[TaskItem]); 4] {
+        [("pre_tasks", &self.pre_tasks), ("roles", &self.roles), ("tasks", &self.tasks), ("post_tasks", &self.post_tasks)]
+    }
+}
+
+impl Loader {
+    pub(crate) fn play(&mut self, node: &Node, scope: &Scope) -> Result<Play> {
+        let entries = fields::mapping("a play", node)?;
+        let mut play = Play {
+            loc: node.loc.clone(),
+            name: None,
+            hosts: String::new(),
+            keywords: Keywords::default(),
+            gather_facts: None,
+            vars_files: Vec::new(),
+            serial: Vec::new(),
+            strategy: None,
+            max_fail_percentage: None,
+            force_handlers: None,
+            order: None,
+            pre_tasks: Vec::new(),
+            roles: Vec::new(),
+            tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            handlers: Vec::new(),
+            import_when: Vec::new(),
+        };
+        let mut hosts_seen = false;
+        self.roles_seen.clear();
+        self.role_handlers.clear();
+        for (key_node, value) in entries {
+            let key = key_node.key_text();
+            if play.keywords.read(&key, value)? {
+                if key == "name" {
+                    play.name = Some(fields::string(&key, value)?);
+                }
+                continue;
+            }
+            match key.as_str() {
+                "hosts" => {
+                    hosts_seen = true;
+                    play.hosts = hosts_pattern(value)?;
+                }
+                "gather_facts" => play.gather_facts = Some(fields::boolish(&key, value)?),
+                "vars_files" => play.vars_files = fields::sequence(&key, value)?.iter().map(Node::to_json).collect(),
+                "serial" => play.serial = serial(value)?,
+                "strategy" => play.strategy = Some(strategy(value)?),
+                "max_fail_percentage" => play.max_fail_percentage = Some(percentage(&key, value)?),
+                "force_handlers" => play.force_handlers = Some(fields::boolish(&key, value)?),
+                "order" => play.order = Some(fields::string(&key, value)?),
+                "pre_tasks" => play.pre_tasks = self.task_list(&key, value, scope)?,
+                "roles" => play.roles = self.play_roles(value, scope)?,
+                "tasks" => play.tasks = self.task_list(&key, value, scope)?,
+                "post_tasks" => play.post_tasks = self.task_list(&key, value, scope)?,
+                "handlers" => play.handlers = self.task_list(&key, value, scope)?,
+                "gather_subset" | "gather_timeout" | "fact_path" | "vars_prompt" => {}
+                _ => {
+                    let error = Error::parse(key_node.loc.clone(), format!("'{key}' is not a valid attribute for a Play"));
+                    let looks_like_task = modules::find(&key).is_some() || keywords::TASK.contains(&key.as_str());
+                    return Err(match suggest::hint(&key, keywords::all(keywords::PLAY)) {
+                        Some(hint) => error.with_hint(hint),
+                        None if looks_like_task => error.with_hint("tasks go in a list under `tasks:`"),
+                        None => error.with_hint(format!("a play accepts {}", keywords::PLAY.join(", "))),
+                    });
+                }
+            }
+        }
+        if !hosts_seen {
+            return Err(Error::parse(node.loc.clone(), "the field 'hosts' is required but was not set")
+                .with_hint("add `hosts: all` (or a group or host pattern) to the play"));
+        }
+        play.handlers.append(&mut self.role_handlers);
+        Ok(play)
+    }
+}
+
+fn hosts_pattern(node: &Node) -> Result<String> {
+    let pattern = match &node.value {
+        NodeValue::Seq(items) => items.iter().map(|i| fields::string("hosts", i)).collect::<Result<Vec<_>>>()?.join(","),
+        NodeValue::Null => String::new(),
+        _ => fields::string("hosts", node)?,
+    };
+    if pattern.trim().is_empty() {
+        return Err(Error::parse(node.loc.clone(), "Hosts list cannot be empty. Please check your playbook")
+            .with_hint("name a group or host pattern, e.g. `hosts: all`"));
+    }
+    Ok(pattern)
+}
+
+/// `serial: 2`, `serial: "30%"`, or a list of them for growing batches.
+fn serial(node: &Node) -> Result<Vec<Value>> {
+    let one = |n: &Node| -> Result<Value> {
+        match &n.value {
+            NodeValue::Int(i) if *i >= 0 => Ok(Value::from(*i)),
+            NodeValue::String(s) if crate::template::is_templated(s) => Ok(Value::String(s.clone())),
+            NodeValue::String(s) if s.trim_end_matches('%').trim().parse::<f64>().is_ok() => Ok(Value::String(s.clone())),
+            _ => Err(Error::parse(n.loc.clone(), format!("'serial' must be a number of hosts or a percentage, got {}", fields::describe(n)))
+                .with_hint("write `serial: 2`, `serial: \"30%\"` or a list such as `[1, 5, \"50%\"]`")),
+        }
+    };
+    match &node.value {
+        NodeValue::Seq(items) => items.iter().map(one).collect(),
+        _ => Ok(vec![one(node)?]),
+    }
+}
+
+fn strategy(node: &Node) -> Result<String> {
+    let name = fields::string("strategy", node)?;
+    match name.as_str() {
+        "linear" | "free" | "ansible.builtin.linear" | "ansible.builtin.free" => Ok(name),
+        _ => Err(Error::parse(node.loc.clone(), format!("unknown strategy '{name}'"))
+            .with_hint(suggest::hint(&name, ["linear", "free"]).unwrap_or_else(|| "ply supports the linear and free strategies".into()))),
+    }
+}
+
+fn percentage(key: &str, node: &Node) -> Result<Value> {
+    match &node.value {
+        NodeValue::Int(i) if (0..=100).contains(i) => Ok(Value::from(*i)),
+        NodeValue::Float(f) if (0.0..=100.0).contains(f) => Ok(node.to_json()),
+        NodeValue::String(s) if crate::template::is_templated(s) => Ok(Value::String(s.clone())),
+        _ => Err(Error::parse(node.loc.clone(), format!("'{key}' must be a percentage from 0 to 100, got {}", fields::describe(node)))),
+    }
+}

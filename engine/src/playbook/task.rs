@@ -1,0 +1,431 @@
+//! Tasks, blocks and how they are read from YAML.
+
+use super::fields::{self, Condition};
+use super::keyword_set::Keywords;
+use super::keywords;
+use super::kv_args::parse_kv;
+use super::loader::{Loader, Scope};
+use super::role::Role;
+use crate::error::{Error, Result};
+use crate::location::Location;
+use crate::suggest;
+use crate::vars::VarMap;
+use crate::yaml::{Node, NodeValue};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// An entry of a task list.
+#[derive(Clone, Debug)]
+pub enum TaskItem {
+    Task(Task),
+    Block(Block),
+}
+
+/// Why a block exists: written by the user, or made by the loader to hold an import or a role.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BlockOrigin {
+    Written,
+    ImportTasks(std::path::PathBuf),
+    Role,
+}
+
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub loc: Location,
+    pub name: Option<String>,
+    pub origin: BlockOrigin,
+    pub keywords: Keywords,
+    pub when: Vec<Condition>,
+    pub delegate_to: Option<String>,
+    pub ignore_errors: Option<Value>,
+    pub notify: Vec<String>,
+    pub block: Vec<TaskItem>,
+    pub rescue: Vec<TaskItem>,
+    pub always: Vec<TaskItem>,
+    /// The role whose tasks these are, for role variables and `role : task` names.
+    pub role: Option<Arc<Role>>,
+}
+
+/// The module a task runs and its arguments.
+#[derive(Clone, Debug)]
+pub struct Action {
+    /// Canonical short name (`copy` for `ansible.builtin.copy`).
+    pub module: &'static str,
+    /// The name as written, for messages.
+    pub written: String,
+    pub args: VarMap,
+    pub loc: Location,
+}
+
+#[derive(Clone, Debug)]
+pub struct TaskLoop {
+    /// `loop` or the `with_*` keyword used.
+    pub keyword: String,
+    pub value: Value,
+    pub loc: Location,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoopControl {
+    pub loop_var: String,
+    pub index_var: Option<String>,
+    pub label: Option<String>,
+    pub pause: Option<Value>,
+    pub extended: Option<Value>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub loc: Location,
+    pub name: Option<String>,
+    pub action: Action,
+    pub keywords: Keywords,
+    pub when: Vec<Condition>,
+    pub loop_: Option<TaskLoop>,
+    pub loop_control: Option<LoopControl>,
+    pub register: Option<String>,
+    pub notify: Vec<String>,
+    pub listen: Vec<String>,
+    pub changed_when: Vec<Condition>,
+    pub failed_when: Vec<Condition>,
+    pub until: Vec<Condition>,
+    pub retries: Option<Value>,
+    pub delay: Option<Value>,
+    pub ignore_errors: Option<Value>,
+    pub delegate_to: Option<String>,
+    pub delegate_facts: Option<Value>,
+    pub async_: Option<Value>,
+    pub poll: Option<Value>,
+    pub role: Option<Arc<Role>>,
+}
+
+impl Task {
+    /// The name Ansible shows in `TASK [...]` and `--list-tasks`: `role : name`, or the action when unnamed.
+    pub fn display_name(&self) -> String {
+        let own = self.name.clone().unwrap_or_else(|| self.action.written.clone());
+        match &self.role {
+            Some(role) => format!("{} : {own}", role.name),
+            None => own,
+        }
+    }
+}
+
+impl Loader {
+    /// Reads a list of tasks (a `tasks:` section, a block's parts, or a task file).
+    pub(crate) fn task_list(&mut self, key: &str, node: &Node, scope: &Scope) -> Result<Vec<TaskItem>> {
+        let mut items = Vec::new();
+        for entry in fields::sequence(key, node)? {
+            if entry.is_null() {
+                continue;
+            }
+            items.extend(self.task_item(entry, scope)?);
+        }
+        Ok(items)
+    }
+
+    /// One entry of a task list. Imports expand here, so one entry may become a block of many tasks.
+    fn task_item(&mut self, node: &Node, scope: &Scope) -> Result<Vec<TaskItem>> {
+        let entries = node.as_map().ok_or_else(|| {
+            Error::parse(node.loc.clone(), format!("a task must be a mapping, got {}", node.kind_name()))
+                .with_hint("each task is a `- name: ...` entry with a module such as `debug: msg=hi`")
+        })?;
+        if node.get("block").is_some() {
+            return Ok(vec![TaskItem::Block(self.block(node, entries, scope)?)]);
+        }
+        let task = self.task(node, entries, scope)?;
+        match task.action.module {
+            "import_tasks" => Ok(vec![TaskItem::Block(self.import_tasks(task, scope)?)]),
+            "import_role" => Ok(self.import_role(task, scope)?.into_iter().map(TaskItem::Block).collect()),
+            _ => Ok(vec![TaskItem::Task(task)]),
+        }
+    }
+
+    fn block(&mut self, node: &Node, entries: &[(Node, Node)], scope: &Scope) -> Result<Block> {
+        let mut block = Block {
+            loc: node.loc.clone(),
+            name: None,
+            origin: BlockOrigin::Written,
+            keywords: Keywords::default(),
+            when: Vec::new(),
+            delegate_to: None,
+            ignore_errors: None,
+            notify: Vec::new(),
+            block: Vec::new(),
+            rescue: Vec::new(),
+            always: Vec::new(),
+            role: scope.role.clone(),
+        };
+        for (key_node, value) in entries {
+            let key = key_node.key_text();
+            if block.keywords.read(&key, value)? {
+                if key == "name" {
+                    block.name = Some(fields::string(&key, value)?);
+                }
+                continue;
+            }
+            match key.as_str() {
+                "block" => block.block = self.task_list(&key, value, scope)?,
+                "rescue" => block.rescue = self.task_list(&key, value, scope)?,
+                "always" => block.always = self.task_list(&key, value, scope)?,
+                "when" => block.when = fields::conditions(&key, value)?,
+                "delegate_to" => block.delegate_to = Some(fields::string(&key, value)?),
+                "ignore_errors" => block.ignore_errors = Some(fields::boolish(&key, value)?),
+                "notify" => block.notify = fields::string_list(&key, value, false)?,
+                "delegate_facts" => {}
+                _ => {
+                    let mut error = Error::parse(key_node.loc.clone(), format!("'{key}' is not a valid attribute for a Block"));
+                    error = match suggest::hint(&key, keywords::all(keywords::BLOCK)) {
+                        Some(hint) => error.with_hint(hint),
+                        None if modules::find(&key).is_some() => error.with_hint(
+                            "a block holds its tasks under `block:`; move the module into a task inside it",
+                        ),
+                        None => error.with_hint("a block accepts block, rescue, always and the task keywords"),
+                    };
+                    return Err(error);
+                }
+            }
+        }
+        Ok(block)
+    }
+
+    fn task(&mut self, node: &Node, entries: &[(Node, Node)], scope: &Scope) -> Result<Task> {
+        let mut keywords = Keywords::default();
+        let mut name = None;
+        let mut action: Option<Action> = None;
+        let mut extra_args: Option<(VarMap, Location)> = None;
+        let mut task = Task {
+            loc: node.loc.clone(),
+            name: None,
+            action: Action { module: "meta", written: String::new(), args: VarMap::new(), loc: node.loc.clone() },
+            keywords: Keywords::default(),
+            when: Vec::new(),
+            loop_: None,
+            loop_control: None,
+            register: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            changed_when: Vec::new(),
+            failed_when: Vec::new(),
+            until: Vec::new(),
+            retries: None,
+            delay: None,
+            ignore_errors: None,
+            delegate_to: None,
+            delegate_facts: None,
+            async_: None,
+            poll: None,
+            role: scope.role.clone(),
+        };
+        for (key_node, value) in entries {
+            let key = key_node.key_text();
+            if keywords.read(&key, value)? {
+                if key == "name" {
+                    name = Some(fields::string(&key, value)?);
+                }
+                continue;
+            }
+            match key.as_str() {
+                "when" => task.when = fields::conditions(&key, value)?,
+                "changed_when" => task.changed_when = fields::conditions(&key, value)?,
+                "failed_when" => task.failed_when = fields::conditions(&key, value)?,
+                "until" => task.until = fields::conditions(&key, value)?,
+                "register" => task.register = Some(self.register_name(value)?),
+                "notify" => task.notify = fields::string_list(&key, value, false)?,
+                "listen" => task.listen = fields::string_list(&key, value, false)?,
+                "retries" => task.retries = Some(fields::int_or_template(&key, value)?),
+                "delay" => task.delay = Some(fields::int_or_template(&key, value)?),
+                "async" => task.async_ = Some(fields::int_or_template(&key, value)?),
+                "poll" => task.poll = Some(fields::int_or_template(&key, value)?),
+                "ignore_errors" => task.ignore_errors = Some(fields::boolish(&key, value)?),
+                "delegate_to" => task.delegate_to = Some(fields::string(&key, value)?),
+                "delegate_facts" => task.delegate_facts = Some(fields::boolish(&key, value)?),
+                "loop_control" => task.loop_control = Some(loop_control(value)?),
+                "args" => {
+                    let args = fields::var_map(&key, value)?;
+                    extra_args = Some((args, value.loc.clone()));
+                }
+                "loop" => set_loop(&mut task, key_node, value)?,
+                k if k.starts_with("with_") => set_loop(&mut task, key_node, value)?,
+                "action" | "local_action" => {
+                    let parsed = action_keyword(key_node, value)?;
+                    if key == "local_action" {
+                        task.delegate_to = Some("localhost".into());
+                    }
+                    set_action(&mut action, parsed, key_node)?;
+                }
+                _ => {
+                    let parsed = module_key(key_node, value, entries)?;
+                    set_action(&mut action, parsed, key_node)?;
+                }
+            }
+        }
+        let mut action = action.ok_or_else(|| {
+            Error::parse(node.loc.clone(), "no module/action detected in task")
+                .with_hint("add a module such as `debug: msg=...` or `command: ...` to the task")
+        })?;
+        if let Some((args, _)) = extra_args {
+            for (k, v) in args {
+                action.args.entry(k).or_insert(v);
+            }
+        }
+        task.name = name;
+        task.keywords = keywords;
+        task.action = action;
+        Ok(task)
+    }
+
+    fn register_name(&self, value: &Node) -> Result<String> {
+        let name = fields::string("register", value)?;
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(Error::parse(value.loc.clone(), format!("'{name}' is not a valid variable name for 'register'"))
+                .with_hint("variable names use letters, digits and underscores and do not start with a digit"));
+        }
+        Ok(name)
+    }
+}
+
+fn set_loop(task: &mut Task, key_node: &Node, value: &Node) -> Result<()> {
+    let keyword = key_node.key_text();
+    if let Some(existing) = &task.loop_ {
+        return Err(Error::parse(
+            key_node.loc.clone(),
+            format!("the task contains both '{}' and '{keyword}'", existing.keyword),
+        )
+        .with_hint("a task takes one loop: keep `loop:` and remove the other"));
+    }
+    task.loop_ = Some(TaskLoop { keyword, value: value.to_json(), loc: value.loc.clone() });
+    Ok(())
+}
+
+fn loop_control(node: &Node) -> Result<LoopControl> {
+    let mut control =
+        LoopControl { loop_var: "item".into(), index_var: None, label: None, pause: None, extended: None };
+    for (key_node, value) in fields::mapping("'loop_control'", node)? {
+        let key = key_node.key_text();
+        match key.as_str() {
+            "loop_var" => control.loop_var = fields::string(&key, value)?,
+            "index_var" => control.index_var = Some(fields::string(&key, value)?),
+            "label" => control.label = Some(fields::string(&key, value)?),
+            "pause" => control.pause = Some(value.to_json()),
+            "extended" => control.extended = Some(fields::boolish(&key, value)?),
+            "extended_allitems" => {}
+            _ => {
+                let error = Error::parse(key_node.loc.clone(), format!("'{key}' is not a valid attribute for a LoopControl"));
+                return Err(match suggest::hint(&key, keywords::LOOP_CONTROL.iter().copied()) {
+                    Some(hint) => error.with_hint(hint),
+                    None => error.with_hint(format!("loop_control accepts {}", keywords::LOOP_CONTROL.join(", "))),
+                });
+            }
+        }
+    }
+    Ok(control)
+}
+
+fn set_action(slot: &mut Option<Action>, parsed: Action, key_node: &Node) -> Result<()> {
+    if let Some(existing) = slot {
+        return Err(Error::parse(
+            key_node.loc.clone(),
+            format!("conflicting action statements: {}, {}", existing.written, parsed.written),
+        )
+        .with_hint("a task runs one module: split it into two tasks"));
+    }
+    *slot = Some(parsed);
+    Ok(())
+}
+
+/// A key that is not a task keyword: a module, or a typo of a keyword or a module.
+fn module_key(key_node: &Node, value: &Node, entries: &[(Node, Node)]) -> Result<Action> {
+    let key = key_node.key_text();
+    let Some(spec) = modules::find(&key) else {
+        return Err(unknown_task_key(key_node, entries));
+    };
+    Ok(Action {
+        module: spec.name,
+        written: key,
+        args: module_args(spec, value)?,
+        loc: key_node.loc.clone(),
+    })
+}
+
+/// Explains an unknown key. A key that looks like a misspelt keyword is reported as such when the task
+/// already has a module; otherwise it is reported as an unknown module.
+fn unknown_task_key(key_node: &Node, entries: &[(Node, Node)]) -> Error {
+    let key = key_node.key_text();
+    let task_keywords: Vec<&str> = keywords::all(keywords::TASK).chain(keywords::WITH_LOOPS.iter().copied()).collect();
+    let keyword_hint = suggest::hint(&key, task_keywords.iter().copied());
+    let module_names: Vec<String> = modules::names().collect();
+    let module_hint = suggest::hint(&key, module_names.iter().map(String::as_str));
+    let has_module = entries.iter().any(|(k, _)| {
+        let k = k.key_text();
+        modules::find(&k).is_some() || k == "action" || k == "local_action"
+    });
+    let keyword_error = |hint: String| {
+        Error::parse(key_node.loc.clone(), format!("unknown keyword '{key}' in task")).with_hint(hint)
+    };
+    match (keyword_hint, module_hint) {
+        (Some(hint), _) if has_module => keyword_error(hint),
+        (_, Some(hint)) => Error::parse(key_node.loc.clone(), format!("unknown module '{key}'")).with_hint(hint),
+        (Some(hint), None) => keyword_error(hint),
+        (None, None) if has_module => keyword_error(format!(
+            "'{key}' is neither a task keyword nor a module; task keywords are {}",
+            keywords::TASK.join(", ")
+        )),
+        (None, None) => Error::parse(key_node.loc.clone(), format!("unknown module '{key}'"))
+            .with_hint("run `ply modules` to list the modules ply provides"),
+    }
+}
+
+/// `action: copy src=a dest=b` or `action: {module: copy, src: a}`.
+fn action_keyword(key_node: &Node, value: &Node) -> Result<Action> {
+    let (written, args_node_args) = match &value.value {
+        NodeValue::String(text) => {
+            let (module, rest) = text.trim().split_once(char::is_whitespace).unwrap_or((text.trim(), ""));
+            (module.to_string(), Err(rest.to_string()))
+        }
+        NodeValue::Map(_) => {
+            let module = value.get("module").ok_or_else(|| {
+                Error::parse(value.loc.clone(), "'action' needs a 'module' key when written as a mapping")
+            })?;
+            let mut args = fields::var_map("action", value)?;
+            args.remove("module");
+            (fields::string("module", module)?, Ok(args))
+        }
+        _ => return Err(Error::parse(value.loc.clone(), format!("'{}' must be a string or a mapping", key_node.key_text()))),
+    };
+    let spec = modules::find(&written).ok_or_else(|| {
+        let names: Vec<String> = modules::names().collect();
+        let error = Error::parse(value.loc.clone(), format!("unknown module '{written}'"));
+        match suggest::hint(&written, names.iter().map(String::as_str)) {
+            Some(hint) => error.with_hint(hint),
+            None => error,
+        }
+    })?;
+    let args = match args_node_args {
+        Ok(args) => args,
+        Err(text) => parse_kv(&text, spec.free_form).map_err(|e| Error::parse(value.loc.clone(), e.to_string()))?,
+    };
+    Ok(Action { module: spec.name, written, args, loc: key_node.loc.clone() })
+}
+
+/// A module's arguments: a mapping, a `k=v` string, or nothing.
+fn module_args(spec: &modules::ModuleSpec, value: &Node) -> Result<VarMap> {
+    match &value.value {
+        NodeValue::Null => Ok(VarMap::new()),
+        NodeValue::Map(_) => fields::var_map(spec.name, value),
+        NodeValue::String(text) => parse_kv(text, spec.free_form).map_err(|e| {
+            Error::parse(value.loc.clone(), format!("{e} for module '{}'", spec.name))
+                .with_hint("write the arguments as an indented mapping (`key: value` lines) to avoid quoting problems")
+        }),
+        NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) if spec.free_form => {
+            let mut args = VarMap::new();
+            args.insert("_raw_params".into(), Value::String(crate::yaml::scalar_text(&value.to_json())));
+            Ok(args)
+        }
+        _ => Err(Error::parse(
+            value.loc.clone(),
+            format!("the arguments of module '{}' must be a mapping or a key=value string, got {}", spec.name, value.kind_name()),
+        )),
+    }
+}
