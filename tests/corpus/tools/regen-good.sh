@@ -6,6 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 ap=${ANSIBLE_PLAYBOOK:-ansible-playbook}
+py=${ANSIBLE_PYTHON:-$(dirname "$(command -v "$ap")")/python3}
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_CONFIG=/nonexistent/ansible.cfg
 cd "$here/good"
 cases=("$@")
@@ -18,5 +19,6 @@ for c in "${cases[@]}"; do
     "$ap" -i ../inventory.ini site.yml --list-tasks > expected-list-tasks.txt
     "$ap" -i ../inventory.ini site.yml --list-tags > expected-list-tags.txt
     "$ap" -i ../inventory.ini site.yml --list-hosts > expected-list-hosts.txt
+    "$py" "$here/tools/order_list_hosts.py" ../inventory.ini expected-list-hosts.txt
   ) && echo "ok $c" || echo "FAIL $c" >&2
 done
