@@ -15,10 +15,10 @@ for c in "${cases[@]}"; do
   [ -f "$c/site.yml" ] || continue
   [ -f "$c/PLY_ONLY" ] && { echo "skip $c (PLY_ONLY)"; continue; }
   ( cd "$c"
-    "$ap" -i ../inventory.ini site.yml --syntax-check >/dev/null
-    "$ap" -i ../inventory.ini site.yml --list-tasks > expected-list-tasks.txt
-    "$ap" -i ../inventory.ini site.yml --list-tags > expected-list-tags.txt
-    "$ap" -i ../inventory.ini site.yml --list-hosts > expected-list-hosts.txt
-    "$py" "$here/tools/order_list_hosts.py" ../inventory.ini expected-list-hosts.txt
+    "$ap" -i ../inventory.ini site.yml --syntax-check >/dev/null || exit 1
+    "$ap" -i ../inventory.ini site.yml --list-tasks > expected-list-tasks.txt || exit 1
+    "$ap" -i ../inventory.ini site.yml --list-tags > expected-list-tags.txt || exit 1
+    "$ap" -i ../inventory.ini site.yml --list-hosts > expected-list-hosts.txt || exit 1
+    "$py" "$here/tools/order_list_hosts.py" ../inventory.ini expected-list-hosts.txt || exit 1
   ) && echo "ok $c" || echo "FAIL $c" >&2
 done
