@@ -21,13 +21,12 @@ pub struct Playbook {
 impl Playbook {
     /// Loads and validates a playbook file and every file it imports.
     pub fn load(path: &Path) -> Result<Playbook> {
+        // A playbook named without a folder leaves this empty, so that paths in messages read `roles/x/...`.
         let playbook_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let playbook_dir = if playbook_dir.as_os_str().is_empty() { PathBuf::from(".") } else { playbook_dir };
         let mut loader = Loader {
             playbook_dir,
             roles_path: roles_path_from_env(),
             import_stack: Vec::new(),
-            roles_seen: Vec::new(),
             role_stack: Vec::new(),
             role_handlers: Vec::new(),
         };
@@ -71,8 +70,6 @@ pub(crate) struct Loader {
     pub roles_path: Vec<PathBuf>,
     /// Files being imported, to report import cycles instead of overflowing the stack.
     pub import_stack: Vec<PathBuf>,
-    /// Roles already expanded in the current play (path, parameters, tasks_from).
-    pub roles_seen: Vec<(PathBuf, String, String)>,
     pub role_stack: Vec<PathBuf>,
     /// Handlers of the roles of the current play, appended to the play's own.
     pub role_handlers: Vec<TaskItem>,

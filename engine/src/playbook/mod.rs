@@ -7,6 +7,7 @@ mod kv_args;
 mod loader;
 mod play;
 mod role;
+pub mod tags;
 mod task;
 mod validate;
 

@@ -71,7 +71,6 @@ impl Loader {
             import_when: Vec::new(),
         };
         let mut hosts_seen = false;
-        self.roles_seen.clear();
         self.role_handlers.clear();
         for (key_node, value) in entries {
             let key = key_node.key_text();

@@ -19,6 +19,7 @@ pub struct Role {
     pub defaults: VarMap,
     pub vars: VarMap,
     pub params: VarMap,
+    pub allow_duplicates: bool,
 }
 
 /// How a role is asked for: by `roles:`, `import_role:` or a meta dependency.
@@ -159,7 +160,8 @@ impl Loader {
         Err(Error::parse(request.loc.clone(), format!("the role '{}' was not found in {searched}", request.name)).with_hint(hint))
     }
 
-    /// Expands a role into blocks: its dependencies' blocks, then its own tasks. Its handlers join the play's.
+    /// Expands a role into one block holding its dependencies' blocks, then its own tasks, so that the
+    /// inclusion's keywords (tags, when, become) reach the dependencies too. Its handlers join the play's.
     pub(crate) fn role_blocks(&mut self, request: RoleRequest, scope: &Scope) -> Result<Vec<Block>> {
         let path = self.find_role(&request, scope)?;
         let name = path.file_name().map_or_else(|| request.name.clone(), |n| n.to_string_lossy().into_owned());
@@ -168,16 +170,12 @@ impl Loader {
             Some(file) => yaml::load_file(file)?.into_iter().next(),
             None => None,
         };
+        // Whether a role already run in the play runs again is decided when the play runs (as Ansible
+        // does), so listings show every inclusion.
         let allow_duplicates = match meta_doc.as_ref().and_then(|m| m.get("allow_duplicates")) {
             Some(node) => fields::boolish("allow_duplicates", node)? == serde_json::Value::Bool(true),
             None => false,
         };
-        // Ansible runs a role once per play unless it is given other parameters or allows duplicates.
-        let identity = (path.clone(), serde_json::Value::Object(request.params.clone()).to_string(), request.tasks_from.clone());
-        if !allow_duplicates && self.roles_seen.contains(&identity) {
-            return Ok(Vec::new());
-        }
-        self.roles_seen.push(identity);
         if self.role_stack.contains(&path) {
             return Err(Error::parse(request.loc.clone(), format!("role '{name}' depends on itself")));
         }
@@ -187,6 +185,7 @@ impl Loader {
             vars: load_vars_files(&role_file(&path.join("vars"), &request.vars_from))?,
             params: request.params.clone(),
             path: path.clone(),
+            allow_duplicates,
         });
         let role_scope = Scope { file: path.join("tasks").join("main.yml"), role: Some(role.clone()) };
         let mut blocks = Vec::new();
@@ -203,12 +202,15 @@ impl Loader {
             return Err(Error::parse(request.loc.clone(), format!("could not find or access '{}' in role '{}'", request.tasks_from, role.name))
                 .with_hint(format!("expected {}", path.join("tasks").join(format!("{}.yml", request.tasks_from)).display())));
         }
-        let mut tasks = Vec::new();
+        let mut tasks: Vec<TaskItem> = blocks.drain(..).map(TaskItem::Block).collect();
         for file in &task_files {
             let file_scope = Scope { file: file.clone(), role: Some(role.clone()) };
             tasks.extend(self.task_file(file, &file_scope)?);
         }
-        for file in role_file(&path.join("handlers"), &request.handlers_from) {
+        // A role included twice still has one set of handlers.
+        let handlers_loaded = self.role_handlers.iter().any(|h| matches!(h, TaskItem::Task(t) if t.role.as_ref().is_some_and(|r| r.path == path)));
+        let handler_files = if handlers_loaded { Vec::new() } else { role_file(&path.join("handlers"), &request.handlers_from) };
+        for file in handler_files {
             let file_scope = Scope { file: file.clone(), role: Some(role.clone()) };
             let handlers = self.task_file(&file, &file_scope)?;
             self.role_handlers.extend(handlers);

@@ -1,0 +1,72 @@
+//! `ply run`: load and validate playbooks, and answer the listing options.
+
+use super::args::RunArgs;
+use super::listing::{self, ListRequest};
+use crate::error::{Error, Result};
+use crate::inventory::Inventory;
+use crate::playbook::Playbook;
+use crate::vars::{parse_extra_vars, VarMap};
+
+pub fn run(args: &RunArgs) -> Result<u8> {
+    let mut extra_vars = VarMap::new();
+    for arg in &args.extra_vars {
+        extra_vars.extend(parse_extra_vars(arg)?);
+    }
+    if args.forks == 0 {
+        return Err(Error::options("--forks must be at least 1"));
+    }
+    let mut playbooks = Vec::new();
+    for path in &args.playbooks {
+        if !path.is_file() {
+            return Err(Error::options(format!("the playbook: {} could not be found", path.display()))
+                .with_hint("check the path; ply run takes playbook files, then options"));
+        }
+        playbooks.push(Playbook::load(path)?);
+    }
+    let mut inventory = Inventory::load(&inventory_sources(args))?;
+    for playbook in &playbooks {
+        inventory.add_playbook_vars_dirs(&playbook.dir())?;
+    }
+    let listing = args.list_hosts || args.list_tasks || args.list_tags;
+    if args.syntax_check && !listing {
+        for playbook in &playbooks {
+            println!("\nplaybook: {}", playbook.path.display());
+        }
+        return Ok(0);
+    }
+    if listing {
+        let only_tags = args.selected_tags();
+        let skip_tags = args.skipped_tags();
+        let request = ListRequest { hosts: args.list_hosts, tasks: args.list_tasks, tags: args.list_tags, only_tags: &only_tags, skip_tags: &skip_tags };
+        for playbook in &playbooks {
+            let mut hosts_of = |play: &crate::playbook::Play| play_hosts(&inventory, &play.hosts, args.limit.as_deref());
+            print!("{}", listing::render(playbook, &playbook.path.display().to_string(), &request, &mut hosts_of)?);
+        }
+        return Ok(0);
+    }
+    Err(Error::options("running playbooks is not available in this build yet")
+        .with_hint("use --syntax-check, --list-hosts, --list-tasks or --list-tags"))
+}
+
+/// `-i` sources, or Ansible's default inventory.
+pub(super) fn inventory_sources(args: &RunArgs) -> Vec<String> {
+    if args.inventory.is_empty() {
+        let from_env = std::env::var("ANSIBLE_INVENTORY").ok().filter(|v| !v.is_empty());
+        vec![from_env.unwrap_or_else(|| "/etc/ansible/hosts".into())]
+    } else {
+        args.inventory.clone()
+    }
+}
+
+/// The hosts a play runs on: its pattern, narrowed by `--limit`, in inventory order.
+fn play_hosts(inventory: &Inventory, pattern: &str, limit: Option<&str>) -> Result<Vec<String>> {
+    let matched = inventory.hosts_matching(pattern)?;
+    for warning in &matched.warnings {
+        eprintln!("[WARNING]: {warning}");
+    }
+    let Some(limit) = limit else {
+        return Ok(matched.hosts);
+    };
+    let allowed = inventory.hosts_matching(limit)?;
+    Ok(matched.hosts.into_iter().filter(|h| allowed.hosts.contains(h)).collect())
+}
