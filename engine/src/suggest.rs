@@ -6,6 +6,13 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let input_lower = input.to_ascii_lowercase();
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    // `index` for `index_var`: a cut-short name is as plain a typo as a swapped letter.
+    if input.len() >= 4 {
+        if let Some(prefixed) = candidates.iter().find(|c| c.to_ascii_lowercase().starts_with(&input_lower) && **c != input) {
+            return Some(prefixed);
+        }
+    }
     candidates
         .into_iter()
         .map(|candidate| {

@@ -9,8 +9,9 @@ const FREE_FORM_PARAMS: &[&str] =
 
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum KvError {
-    #[error("unbalanced quotes in module arguments")]
-    UnbalancedQuotes,
+    /// `at` is the character offset of the quote that is never closed.
+    #[error("unbalanced quote in module arguments")]
+    UnbalancedQuotes { at: usize },
     #[error("unbalanced jinja2 block or quotes in module arguments")]
     UnbalancedJinja,
     #[error("expected key=value arguments, got '{0}'")]
@@ -22,6 +23,7 @@ fn split_args(text: &str) -> Result<Vec<String>, KvError> {
     let mut tokens = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;
+    let mut quote_start = 0;
     let mut jinja_depth = 0usize;
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -58,6 +60,7 @@ fn split_args(text: &str) -> Result<Vec<String>, KvError> {
                 }
                 if (c == '"' || c == '\'') && jinja_depth == 0 {
                     quote = Some(c);
+                    quote_start = i;
                     current.push(c);
                 } else if c.is_whitespace() && jinja_depth == 0 {
                     if !current.is_empty() {
@@ -71,7 +74,7 @@ fn split_args(text: &str) -> Result<Vec<String>, KvError> {
         i += 1;
     }
     if quote.is_some() {
-        return Err(KvError::UnbalancedQuotes);
+        return Err(KvError::UnbalancedQuotes { at: quote_start });
     }
     if jinja_depth > 0 {
         return Err(KvError::UnbalancedJinja);
@@ -142,7 +145,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_strings() {
-        assert_eq!(parse_kv("msg='open", false), Err(KvError::UnbalancedQuotes));
+        assert_eq!(parse_kv("msg='open", false), Err(KvError::UnbalancedQuotes { at: 4 }));
         assert_eq!(parse_kv("msg={{ x", false), Err(KvError::UnbalancedJinja));
         assert_eq!(parse_kv("path=/x oops", false), Err(KvError::NotKeyValue("oops".into())));
     }

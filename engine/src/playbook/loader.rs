@@ -218,7 +218,7 @@ impl Loader {
                 Error::parse(task.action.loc.clone(), "import_tasks needs a file name").with_hint("write `import_tasks: file.yml`")
             })?
             .to_string();
-        let path = self.resolve_file(&name, &task.action.loc, scope, &["tasks", "handlers"])?;
+        let path = self.resolve_file(&name, &task.action.args_loc, scope, &["tasks", "handlers"])?;
         let file_scope = Scope { file: path.clone(), role: scope.role.clone() };
         let tasks = self.task_file(&path, &file_scope)?;
         Ok(Block {

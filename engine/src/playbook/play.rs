@@ -50,7 +50,10 @@ impl Play {
 
 impl Loader {
     pub(crate) fn play(&mut self, node: &Node, scope: &Scope) -> Result<Play> {
-        let entries = fields::mapping("a play", node)?;
+        let entries = node.as_map().ok_or_else(|| {
+            Error::parse(node.loc.clone(), "playbook entries must be either valid plays or 'import_playbook' statements")
+                .with_hint(format!("this entry is {}; a play is a mapping that starts with `- hosts: ...`", node.kind_name()))
+        })?;
         let mut play = Play {
             loc: node.loc.clone(),
             name: None,
@@ -83,7 +86,7 @@ impl Loader {
             match key.as_str() {
                 "hosts" => {
                     hosts_seen = true;
-                    play.hosts = hosts_pattern(value)?;
+                    play.hosts = hosts_pattern(value, &key_node.loc)?;
                 }
                 "gather_facts" => play.gather_facts = Some(fields::boolish(&key, value)?),
                 "vars_files" => play.vars_files = fields::sequence(&key, value)?.iter().map(Node::to_json).collect(),
@@ -99,7 +102,7 @@ impl Loader {
                 "handlers" => play.handlers = self.task_list(&key, value, scope)?,
                 "gather_subset" | "gather_timeout" | "fact_path" | "vars_prompt" => {}
                 _ => {
-                    let error = Error::parse(key_node.loc.clone(), format!("'{key}' is not a valid attribute for a Play"));
+                    let error = Error::parse(key_node.loc.clone(), format!("unknown play keyword '{key}'"));
                     let looks_like_task = modules::find(&key).is_some() || keywords::TASK.contains(&key.as_str());
                     return Err(match suggest::hint(&key, keywords::all(keywords::PLAY)) {
                         Some(hint) => error.with_hint(hint),
@@ -118,14 +121,14 @@ impl Loader {
     }
 }
 
-fn hosts_pattern(node: &Node) -> Result<String> {
+fn hosts_pattern(node: &Node, key_loc: &Location) -> Result<String> {
     let pattern = match &node.value {
         NodeValue::Seq(items) => items.iter().map(|i| fields::string("hosts", i)).collect::<Result<Vec<_>>>()?.join(","),
         NodeValue::Null => String::new(),
         _ => fields::string("hosts", node)?,
     };
     if pattern.trim().is_empty() {
-        return Err(Error::parse(node.loc.clone(), "Hosts list cannot be empty. Please check your playbook")
+        return Err(Error::parse(key_loc.clone(), "Hosts list cannot be empty. Please check your playbook")
             .with_hint("name a group or host pattern, e.g. `hosts: all`"));
     }
     Ok(pattern)
@@ -138,8 +141,8 @@ fn serial(node: &Node) -> Result<Vec<Value>> {
             NodeValue::Int(i) if *i >= 0 => Ok(Value::from(*i)),
             NodeValue::String(s) if crate::template::is_templated(s) => Ok(Value::String(s.clone())),
             NodeValue::String(s) if s.trim_end_matches('%').trim().parse::<f64>().is_ok() => Ok(Value::String(s.clone())),
-            _ => Err(Error::parse(n.loc.clone(), format!("'serial' must be a number of hosts or a percentage, got {}", fields::describe(n)))
-                .with_hint("write `serial: 2`, `serial: \"30%\"` or a list such as `[1, 5, \"50%\"]`")),
+            _ => Err(Error::parse(n.loc.clone(), format!("invalid serial value {}", fields::describe(n)))
+                .with_hint("serial takes an integer, a percentage such as '30%' or a list of them")),
         }
     };
     match &node.value {

@@ -3,7 +3,7 @@
 use super::fields::{self, Condition};
 use super::keyword_set::Keywords;
 use super::keywords;
-use super::kv_args::parse_kv;
+use super::kv_args::{parse_kv, KvError};
 use super::loader::{Loader, Scope};
 use super::role::Role;
 use crate::error::{Error, Result};
@@ -55,6 +55,8 @@ pub struct Action {
     pub written: String,
     pub args: VarMap,
     pub loc: Location,
+    /// Where the arguments are written (the value after the module name).
+    pub args_loc: Location,
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +87,8 @@ pub struct Task {
     pub loop_control: Option<LoopControl>,
     pub register: Option<String>,
     pub notify: Vec<String>,
+    /// Where `notify` is written, for "handler not found" errors.
+    pub notify_loc: Option<Location>,
     pub listen: Vec<String>,
     pub changed_when: Vec<Condition>,
     pub failed_when: Vec<Condition>,
@@ -173,7 +177,7 @@ impl Loader {
                 "notify" => block.notify = fields::string_list(&key, value, false)?,
                 "delegate_facts" => {}
                 _ => {
-                    let mut error = Error::parse(key_node.loc.clone(), format!("'{key}' is not a valid attribute for a Block"));
+                    let mut error = Error::parse(key_node.loc.clone(), format!("unknown block keyword '{key}'"));
                     error = match suggest::hint(&key, keywords::all(keywords::BLOCK)) {
                         Some(hint) => error.with_hint(hint),
                         None if modules::find(&key).is_some() => error.with_hint(
@@ -196,13 +200,14 @@ impl Loader {
         let mut task = Task {
             loc: node.loc.clone(),
             name: None,
-            action: Action { module: "meta", written: String::new(), args: VarMap::new(), loc: node.loc.clone() },
+            action: Action { module: "meta", written: String::new(), args: VarMap::new(), loc: node.loc.clone(), args_loc: node.loc.clone() },
             keywords: Keywords::default(),
             when: Vec::new(),
             loop_: None,
             loop_control: None,
             register: None,
             notify: Vec::new(),
+            notify_loc: None,
             listen: Vec::new(),
             changed_when: Vec::new(),
             failed_when: Vec::new(),
@@ -230,7 +235,10 @@ impl Loader {
                 "failed_when" => task.failed_when = fields::conditions(&key, value)?,
                 "until" => task.until = fields::conditions(&key, value)?,
                 "register" => task.register = Some(self.register_name(value)?),
-                "notify" => task.notify = fields::string_list(&key, value, false)?,
+                "notify" => {
+                    task.notify = fields::string_list(&key, value, false)?;
+                    task.notify_loc = Some(value.loc.clone());
+                }
                 "listen" => task.listen = fields::string_list(&key, value, false)?,
                 "retries" => task.retries = Some(fields::int_or_template(&key, value)?),
                 "delay" => task.delay = Some(fields::int_or_template(&key, value)?),
@@ -293,7 +301,7 @@ fn set_loop(task: &mut Task, key_node: &Node, value: &Node) -> Result<()> {
             key_node.loc.clone(),
             format!("the task contains both '{}' and '{keyword}'", existing.keyword),
         )
-        .with_hint("a task takes one loop: keep `loop:` and remove the other"));
+        .with_hint("use only one loop keyword per task: keep `loop:` and drop the other"));
     }
     task.loop_ = Some(TaskLoop { keyword, value: value.to_json(), loc: value.loc.clone() });
     Ok(())
@@ -312,7 +320,7 @@ fn loop_control(node: &Node) -> Result<LoopControl> {
             "extended" => control.extended = Some(fields::boolish(&key, value)?),
             "extended_allitems" => {}
             _ => {
-                let error = Error::parse(key_node.loc.clone(), format!("'{key}' is not a valid attribute for a LoopControl"));
+                let error = Error::parse(key_node.loc.clone(), format!("unknown loop_control keyword '{key}'"));
                 return Err(match suggest::hint(&key, keywords::LOOP_CONTROL.iter().copied()) {
                     Some(hint) => error.with_hint(hint),
                     None => error.with_hint(format!("loop_control accepts {}", keywords::LOOP_CONTROL.join(", "))),
@@ -346,6 +354,7 @@ fn module_key(key_node: &Node, value: &Node, entries: &[(Node, Node)]) -> Result
         written: key,
         args: module_args(spec, value)?,
         loc: key_node.loc.clone(),
+        args_loc: value.loc.clone(),
     })
 }
 
@@ -362,7 +371,7 @@ fn unknown_task_key(key_node: &Node, entries: &[(Node, Node)]) -> Error {
         modules::find(&k).is_some() || k == "action" || k == "local_action"
     });
     let keyword_error = |hint: String| {
-        Error::parse(key_node.loc.clone(), format!("unknown keyword '{key}' in task")).with_hint(hint)
+        Error::parse(key_node.loc.clone(), format!("unknown task keyword '{key}'")).with_hint(hint)
     };
     match (keyword_hint, module_hint) {
         (Some(hint), _) if has_module => keyword_error(hint),
@@ -406,7 +415,7 @@ fn action_keyword(key_node: &Node, value: &Node) -> Result<Action> {
         Ok(args) => args,
         Err(text) => parse_kv(&text, spec.free_form).map_err(|e| Error::parse(value.loc.clone(), e.to_string()))?,
     };
-    Ok(Action { module: spec.name, written, args, loc: key_node.loc.clone() })
+    Ok(Action { module: spec.name, written, args, loc: key_node.loc.clone(), args_loc: value.loc.clone() })
 }
 
 /// A module's arguments: a mapping, a `k=v` string, or nothing.
@@ -415,7 +424,11 @@ fn module_args(spec: &modules::ModuleSpec, value: &Node) -> Result<VarMap> {
         NodeValue::Null => Ok(VarMap::new()),
         NodeValue::Map(_) => fields::var_map(spec.name, value),
         NodeValue::String(text) => parse_kv(text, spec.free_form).map_err(|e| {
-            Error::parse(value.loc.clone(), format!("{e} for module '{}'", spec.name))
+            let mut loc = value.loc.clone();
+            if let KvError::UnbalancedQuotes { at } = e {
+                loc.column += at;
+            }
+            Error::parse(loc, format!("{e} for module '{}'", spec.name))
                 .with_hint("write the arguments as an indented mapping (`key: value` lines) to avoid quoting problems")
         }),
         NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) if spec.free_form => {

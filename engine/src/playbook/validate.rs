@@ -50,7 +50,7 @@ pub fn notify_targets(play: &Play) -> Result<()> {
     for (_, section) in play.sections() {
         each_task(section, &mut |task| {
             for notify in &task.notify {
-                check(notify, &task.loc);
+                check(notify, task.notify_loc.as_ref().unwrap_or(&task.loc));
             }
         });
         each_block_notify(section, &mut check);

@@ -49,7 +49,17 @@ impl Builder<'_> {
 
     fn syntax_error(&self, error: &ScanError) -> Error {
         let info = error.info();
-        let error_loc = self.loc(*error.marker());
+        let mut error_loc = self.loc(*error.marker());
+        if info.contains("tab") {
+            // The scanner notices a tab late (after the previous value); point at the indenting tab itself.
+            let indented_with_tab = self.text.lines().enumerate().skip(error_loc.line.saturating_sub(1)).find(|(_, l)| {
+                l.chars().take_while(|c| c.is_whitespace()).any(|c| c == '\t')
+            });
+            if let Some((index, line)) = indented_with_tab {
+                error_loc.line = index + 1;
+                error_loc.column = line.chars().position(|c| c == '\t').unwrap_or(0) + 1;
+            }
+        }
         let hint = if self
             .text
             .lines()
@@ -63,7 +73,7 @@ impl Builder<'_> {
         } else if info.contains("did not find expected key") || info.contains("block end") {
             "check the indentation of this line against the lines above it"
         } else if info.contains("quoted scalar") {
-            "a quote was opened and not closed"
+            "unclosed quote: a quote opened here is never closed"
         } else {
             "check the YAML syntax around this line"
         };
@@ -170,6 +180,8 @@ impl Builder<'_> {
                 entries.push((key, value));
             }
         }
+        // A block mapping's start event sits after its first key; its first key is where users look.
+        let loc = entries.first().map_or(loc, |(key, _)| key.loc.clone());
         Ok(Node::new(NodeValue::Map(entries), loc))
     }
 
