@@ -11,7 +11,7 @@ pub fn run(args: &InventoryArgs) -> Result<u8> {
     } else if let Some(host) = &args.host {
         println!("{}", serde_json::to_string_pretty(&inventory.host_json(host)?).unwrap_or_default());
     } else {
-        print!("{}", inventory.graph(args.group.as_deref())?);
+        println!("{}", inventory.graph(args.group.as_deref())?.trim_end_matches('\n'));
     }
     Ok(0)
 }
