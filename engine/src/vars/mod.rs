@@ -1,8 +1,12 @@
-//! Variables: Ansible's precedence order and the magic variables.
+//! Variables: Ansible's precedence order, the magic variables, and `-e` extra vars.
+
+mod extra_vars;
+mod magic;
+mod precedence;
+
+pub use extra_vars::parse_extra_vars;
+pub use magic::{hostvars, magic_vars, MagicContext};
+pub use precedence::{Level, VarLayers};
 
 /// Variables as the engine stores them: raw values, which may still hold `{{ }}` templates.
 pub type VarMap = serde_json::Map<String, serde_json::Value>;
-
-mod extra_vars;
-
-pub use extra_vars::parse_extra_vars;
