@@ -146,9 +146,11 @@ fn is_label(label: &str) -> bool {
 mod tests {
     use super::*;
 
+    type Expected<'a> = Option<(&'a str, Option<u64>)>;
+
     #[test]
     fn ports_hosts_and_addresses() {
-        let cases: &[(&str, Option<(&str, Option<u64>)>)] = &[
+        let cases: &[(&str, Expected)] = &[
             ("web1", Some(("web1", None))),
             (
                 "web1.example.com:2222",

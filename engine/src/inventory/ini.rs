@@ -315,7 +315,7 @@ mod tests {
              web\n\
              db # comment\n\
              [prod:vars]\n\
-             env = production # not stripped by the section, but by literal_eval? no: it stays\n\
+             env = production # kept: not a literal, so the raw text stays\n\
              port=5432\n",
         )
         .unwrap();
@@ -328,7 +328,7 @@ mod tests {
         let prod = data.group_id("prod").unwrap();
         assert_eq!(
             data.groups[prod].vars["env"],
-            json!("production # not stripped by the section, but by literal_eval? no: it stays")
+            json!("production # kept: not a literal, so the raw text stays")
         );
         assert_eq!(data.groups[prod].vars["port"], json!(5432));
         let names: Vec<&str> = data.groups[prod]

@@ -426,7 +426,8 @@ mod tests {
     #[test]
     fn subscripts_follow_python_slicing() {
         let hosts: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
-        let cases: [(Option<(i64, Option<i64>)>, Option<Vec<&str>>); 7] = [
+        type Subscript = Option<(i64, Option<i64>)>;
+        let cases: [(Subscript, Option<Vec<&str>>); 7] = [
             (Some((0, None)), Some(vec!["a"])),
             (Some((-1, None)), Some(vec!["d"])),
             (Some((1, Some(2))), Some(vec!["b", "c"])),
