@@ -12,7 +12,11 @@ pub fn render(error: &Error) -> String {
         if let Some(line) = source_line(location.path(), location.line) {
             let number = location.line.to_string();
             let pad = " ".repeat(number.len());
-            let caret_at = line.chars().take(location.column.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect::<String>();
+            let caret_at = line
+                .chars()
+                .take(location.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect::<String>();
             let _ = writeln!(out, "{pad} |");
             let _ = writeln!(out, "{number} | {line}");
             let _ = writeln!(out, "{pad} | {caret_at}^");
@@ -26,7 +30,9 @@ pub fn render(error: &Error) -> String {
 
 fn source_line(path: &std::path::Path, line: usize) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.lines().nth(line.checked_sub(1)?).map(|l| l.trim_end().to_string())
+    text.lines()
+        .nth(line.checked_sub(1)?)
+        .map(|l| l.trim_end().to_string())
 }
 
 #[cfg(test)]
@@ -38,7 +44,11 @@ mod tests {
     fn shows_location_snippet_caret_and_hint() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("site.yml");
-        std::fs::write(&file, "- hosts: all\n  tasks:\n    - linein_file: path=/x\n").unwrap();
+        std::fs::write(
+            &file,
+            "- hosts: all\n  tasks:\n    - linein_file: path=/x\n",
+        )
+        .unwrap();
         let error = Error::parse(Location::new(&file, 3, 7), "unknown module 'linein_file'")
             .with_hint("did you mean 'lineinfile'?");
         let expected = format!(

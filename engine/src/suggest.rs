@@ -9,7 +9,10 @@ where
     let candidates: Vec<&'a str> = candidates.into_iter().collect();
     // `index` for `index_var`: a cut-short name is as plain a typo as a swapped letter.
     if input.len() >= 4 {
-        if let Some(prefixed) = candidates.iter().find(|c| c.to_ascii_lowercase().starts_with(&input_lower) && **c != input) {
+        if let Some(prefixed) = candidates
+            .iter()
+            .find(|c| c.to_ascii_lowercase().starts_with(&input_lower) && **c != input)
+        {
             return Some(prefixed);
         }
     }

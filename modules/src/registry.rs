@@ -14,8 +14,16 @@ const BUILTIN: &[&str] = &["ansible.builtin", "ansible.legacy"];
 const POSTGRES: &[&str] = &["community.postgresql"];
 const POSIX: &[&str] = &["ansible.posix"];
 
-const fn spec(name: &'static str, collections: &'static [&'static str], free_form: bool) -> ModuleSpec {
-    ModuleSpec { name, collections, free_form }
+const fn spec(
+    name: &'static str,
+    collections: &'static [&'static str],
+    free_form: bool,
+) -> ModuleSpec {
+    ModuleSpec {
+        name,
+        collections,
+        free_form,
+    }
 }
 
 /// Every module ply knows, in the order `ply` documents them.
@@ -61,16 +69,17 @@ pub static REGISTRY: &[ModuleSpec] = &[
 pub fn find(written: &str) -> Option<&'static ModuleSpec> {
     match written.rsplit_once('.') {
         None => REGISTRY.iter().find(|m| m.name == written),
-        Some((collection, name)) => {
-            REGISTRY.iter().find(|m| m.name == name && m.collections.contains(&collection))
-        }
+        Some((collection, name)) => REGISTRY
+            .iter()
+            .find(|m| m.name == name && m.collections.contains(&collection)),
     }
 }
 
 /// Every name a module may be written under, for "did you mean" suggestions.
 pub fn names() -> impl Iterator<Item = String> {
     REGISTRY.iter().flat_map(|m| {
-        std::iter::once(m.name.to_string()).chain(m.collections.iter().map(move |c| format!("{c}.{}", m.name)))
+        std::iter::once(m.name.to_string())
+            .chain(m.collections.iter().map(move |c| format!("{c}.{}", m.name)))
     })
 }
 
@@ -84,7 +93,10 @@ mod tests {
             ("copy", Some("copy")),
             ("ansible.builtin.copy", Some("copy")),
             ("ansible.legacy.shell", Some("shell")),
-            ("community.postgresql.postgresql_query", Some("postgresql_query")),
+            (
+                "community.postgresql.postgresql_query",
+                Some("postgresql_query"),
+            ),
             ("ansible.posix.synchronize", Some("synchronize")),
             ("ansible.builtin.postgresql_query", None),
             ("ansible.posix.copy", None),

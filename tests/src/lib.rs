@@ -11,7 +11,10 @@ use std::sync::OnceLock;
 
 /// The workspace root (the folder holding the top-level Cargo.toml).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
 /// The test data folder `tests/`.
@@ -30,7 +33,8 @@ pub fn ply_binary() -> &'static Path {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building ply failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| workspace_root().join("target"), PathBuf::from);
         let binary = target.join("debug").join("ply");
         assert!(binary.is_file(), "no ply binary at {}", binary.display());
         binary
@@ -55,7 +59,8 @@ impl Ply {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
         self
     }
 
@@ -75,7 +80,10 @@ impl Ply {
 
     pub fn run(self) -> Outcome {
         let mut command = Command::new(ply_binary());
-        command.args(&self.args).env("NO_COLOR", "1").env_remove("ANSIBLE_INVENTORY");
+        command
+            .args(&self.args)
+            .env("NO_COLOR", "1")
+            .env_remove("ANSIBLE_INVENTORY");
         for (key, value) in &self.env {
             command.env(key, value);
         }
@@ -103,11 +111,19 @@ pub struct Outcome {
 
 impl Outcome {
     fn context(&self) -> String {
-        format!("{}\n--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}", self.invocation, self.code, self.stdout, self.stderr)
+        format!(
+            "{}\n--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.invocation, self.code, self.stdout, self.stderr
+        )
     }
 
     pub fn code(self, expected: i32) -> Self {
-        assert_eq!(self.code, Some(expected), "unexpected exit code for {}", self.context());
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "unexpected exit code for {}",
+            self.context()
+        );
         self
     }
 
@@ -116,21 +132,35 @@ impl Outcome {
     }
 
     pub fn stdout_eq(self, expected: &str) -> Self {
-        assert_eq!(self.stdout, expected, "stdout differs for {}", self.context());
+        assert_eq!(
+            self.stdout,
+            expected,
+            "stdout differs for {}",
+            self.context()
+        );
         self
     }
 
     pub fn stdout_has(self, needle: &str) -> Self {
-        assert!(self.stdout.contains(needle), "stdout lacks {needle:?} for {}", self.context());
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?} for {}",
+            self.context()
+        );
         self
     }
 
     pub fn stderr_has(self, needle: &str) -> Self {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?} for {}", self.context());
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?} for {}",
+            self.context()
+        );
         self
     }
 
     pub fn stdout_json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}) for {}", self.context()))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}) for {}", self.context()))
     }
 }

@@ -12,14 +12,23 @@ fn inventories() -> Vec<PathBuf> {
     for entry in fs::read_dir(&dir).expect("inventory corpus exists") {
         let path = entry.expect("readable").path();
         if path.is_dir() {
-            candidates.extend(fs::read_dir(&path).expect("readable").map(|e| e.expect("readable").path()));
+            candidates.extend(
+                fs::read_dir(&path)
+                    .expect("readable")
+                    .map(|e| e.expect("readable").path()),
+            );
         } else {
             candidates.push(path);
         }
     }
     let mut sources: Vec<PathBuf> = candidates
         .into_iter()
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("ini" | "yml" | "yaml")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("ini" | "yml" | "yaml")
+            )
+        })
         .filter(|p| p.with_extension("list.json").is_file())
         .collect();
     sources.sort();
@@ -34,50 +43,163 @@ fn expected_beside(source: &std::path::Path, suffix: &str) -> Option<String> {
 #[test]
 fn inventory_list_matches_ansible_inventory() {
     let sources = inventories();
-    assert!(sources.len() >= 6, "at least 6 inventories in the corpus, found {}", sources.len());
+    assert!(
+        sources.len() >= 6,
+        "at least 6 inventories in the corpus, found {}",
+        sources.len()
+    );
     for source in sources {
         let inventory = &source;
         let expected = expected_beside(&source, "list.json").expect("filtered on it");
-        let expected: serde_json::Value = serde_json::from_str(&expected).expect("expected JSON parses");
-        let outcome = Ply::new().args(["inventory", "-i", inventory.to_str().unwrap(), "--list"]).run().success();
-        assert_eq!(outcome.stdout_json(), expected, "ply inventory --list for {}", source.display());
+        let expected: serde_json::Value =
+            serde_json::from_str(&expected).expect("expected JSON parses");
+        let outcome = Ply::new()
+            .args(["inventory", "-i", inventory.to_str().unwrap(), "--list"])
+            .run()
+            .success();
+        assert_eq!(
+            outcome.stdout_json(),
+            expected,
+            "ply inventory --list for {}",
+            source.display()
+        );
         if let Some(graph) = expected_beside(&source, "graph.txt") {
-            Ply::new().args(["inventory", "-i", inventory.to_str().unwrap(), "--graph"]).run().success().stdout_eq(&graph);
+            Ply::new()
+                .args(["inventory", "-i", inventory.to_str().unwrap(), "--graph"])
+                .run()
+                .success()
+                .stdout_eq(&graph);
         }
     }
 }
 
 #[test]
 fn version_and_help() {
-    Ply::new().arg("--version").run().success().stdout_has(concat!("ply ", env!("CARGO_PKG_VERSION")));
-    Ply::new().args(["run", "--help"]).run().success().stdout_has("--syntax-check").stdout_has("--list-tasks");
+    Ply::new()
+        .arg("--version")
+        .run()
+        .success()
+        .stdout_has(concat!("ply ", env!("CARGO_PKG_VERSION")));
+    Ply::new()
+        .args(["run", "--help"])
+        .run()
+        .success()
+        .stdout_has("--syntax-check")
+        .stdout_has("--list-tasks");
 }
 
 #[test]
 fn bad_options_exit_5_like_ansible_playbook() {
     let playbook = tests_dir().join("corpus/good/pg_primary/site.yml");
-    Ply::new().args(["run", playbook.to_str().unwrap(), "--no-such-flag"]).run().code(5).stderr_has("--no-such-flag");
-    Ply::new().args(["run", playbook.to_str().unwrap(), "-i", "localhost,", "-e", "./vars.yml", "--syntax-check"]).run().code(5).stderr_has("Please prepend extra_vars filename './vars.yml' with '@'");
-    Ply::new().args(["run", "missing.yml", "-i", "localhost,", "--syntax-check"]).run().code(5).stderr_has("could not be found");
+    Ply::new()
+        .args(["run", playbook.to_str().unwrap(), "--no-such-flag"])
+        .run()
+        .code(5)
+        .stderr_has("--no-such-flag");
+    Ply::new()
+        .args([
+            "run",
+            playbook.to_str().unwrap(),
+            "-i",
+            "localhost,",
+            "-e",
+            "./vars.yml",
+            "--syntax-check",
+        ])
+        .run()
+        .code(5)
+        .stderr_has("Please prepend extra_vars filename './vars.yml' with '@'");
+    Ply::new()
+        .args(["run", "missing.yml", "-i", "localhost,", "--syntax-check"])
+        .run()
+        .code(5)
+        .stderr_has("could not be found");
 }
 
 #[test]
 fn list_hosts_honours_limit() {
     let dir = tests_dir().join("corpus/good/pg_primary");
-    let all = Ply::new().args(["run", "site.yml", "-i", "../inventory.ini", "--list-hosts"]).current_dir(&dir).run().success();
+    let all = Ply::new()
+        .args(["run", "site.yml", "-i", "../inventory.ini", "--list-hosts"])
+        .current_dir(&dir)
+        .run()
+        .success();
     assert!(all.stdout.contains("    hosts ("), "{}", all.stdout);
-    let limited = Ply::new().args(["run", "site.yml", "-i", "../inventory.ini", "--list-hosts", "--limit", "nomatch-*"]).current_dir(&dir).run().success();
-    assert!(limited.stdout.contains("    hosts (0):"), "{}", limited.stdout);
+    let limited = Ply::new()
+        .args([
+            "run",
+            "site.yml",
+            "-i",
+            "../inventory.ini",
+            "--list-hosts",
+            "--limit",
+            "nomatch-*",
+        ])
+        .current_dir(&dir)
+        .run()
+        .success();
+    assert!(
+        limited.stdout.contains("    hosts (0):"),
+        "{}",
+        limited.stdout
+    );
 }
 
 #[test]
 fn tag_selection_narrows_list_tasks() {
     let dir = tests_dir().join("corpus/good/tags_blocks");
-    let all = Ply::new().args(["run", "site.yml", "-i", "../inventory.ini", "--list-tasks"]).current_dir(&dir).run().success();
-    let tagged = Ply::new().args(["run", "site.yml", "-i", "../inventory.ini", "--list-tasks", "-t", "restart"]).current_dir(&dir).run().success();
-    let skipped = Ply::new().args(["run", "site.yml", "-i", "../inventory.ini", "--list-tasks", "--skip-tags", "restart"]).current_dir(&dir).run().success();
-    let count = |s: &str| s.lines().filter(|l| l.starts_with("      ") && l.contains("\tTAGS:")).count();
-    assert!(count(&tagged.stdout) < count(&all.stdout), "-t restart lists fewer tasks:\n{}", tagged.stdout);
-    assert!(tagged.stdout.lines().filter(|l| l.contains("\tTAGS:") && l.starts_with("      ")).all(|l| l.contains("restart") || l.contains("always")));
-    assert!(!skipped.stdout.lines().any(|l| l.starts_with("      ") && l.contains("restart") && l.contains("\tTAGS:")), "{}", skipped.stdout);
+    let all = Ply::new()
+        .args(["run", "site.yml", "-i", "../inventory.ini", "--list-tasks"])
+        .current_dir(&dir)
+        .run()
+        .success();
+    let tagged = Ply::new()
+        .args([
+            "run",
+            "site.yml",
+            "-i",
+            "../inventory.ini",
+            "--list-tasks",
+            "-t",
+            "restart",
+        ])
+        .current_dir(&dir)
+        .run()
+        .success();
+    let skipped = Ply::new()
+        .args([
+            "run",
+            "site.yml",
+            "-i",
+            "../inventory.ini",
+            "--list-tasks",
+            "--skip-tags",
+            "restart",
+        ])
+        .current_dir(&dir)
+        .run()
+        .success();
+    let count = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with("      ") && l.contains("\tTAGS:"))
+            .count()
+    };
+    assert!(
+        count(&tagged.stdout) < count(&all.stdout),
+        "-t restart lists fewer tasks:\n{}",
+        tagged.stdout
+    );
+    assert!(tagged
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\tTAGS:") && l.starts_with("      "))
+        .all(|l| l.contains("restart") || l.contains("always")));
+    assert!(
+        !skipped
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("      ") && l.contains("restart") && l.contains("\tTAGS:")),
+        "{}",
+        skipped.stdout
+    );
 }

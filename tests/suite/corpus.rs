@@ -16,13 +16,40 @@ fn case_dirs(folder: &str) -> Vec<PathBuf> {
 
 #[test]
 fn good_playbooks_pass_syntax_check_and_list_like_ansible() {
-    let cases: Vec<PathBuf> = case_dirs("good").into_iter().filter(|d| d.join("site.yml").is_file()).collect();
-    assert!(cases.len() >= 15, "the corpus holds at least 15 good playbooks, found {}", cases.len());
+    let cases: Vec<PathBuf> = case_dirs("good")
+        .into_iter()
+        .filter(|d| d.join("site.yml").is_file())
+        .collect();
+    assert!(
+        cases.len() >= 15,
+        "the corpus holds at least 15 good playbooks, found {}",
+        cases.len()
+    );
     for dir in &cases {
-        Ply::new().args(["run", "site.yml", "-i", "../inventory.ini", "--syntax-check"]).current_dir(dir).run().success().stdout_eq("\nplaybook: site.yml\n");
-        for (option, expected_file) in [("--list-tasks", "expected-list-tasks.txt"), ("--list-tags", "expected-list-tags.txt"), ("--list-hosts", "expected-list-hosts.txt")] {
+        Ply::new()
+            .args([
+                "run",
+                "site.yml",
+                "-i",
+                "../inventory.ini",
+                "--syntax-check",
+            ])
+            .current_dir(dir)
+            .run()
+            .success()
+            .stdout_eq("\nplaybook: site.yml\n");
+        for (option, expected_file) in [
+            ("--list-tasks", "expected-list-tasks.txt"),
+            ("--list-tags", "expected-list-tags.txt"),
+            ("--list-hosts", "expected-list-hosts.txt"),
+        ] {
             if let Ok(expected) = fs::read_to_string(dir.join(expected_file)) {
-                Ply::new().args(["run", "site.yml", "-i", "../inventory.ini", option]).current_dir(dir).run().success().stdout_eq(&expected);
+                Ply::new()
+                    .args(["run", "site.yml", "-i", "../inventory.ini", option])
+                    .current_dir(dir)
+                    .run()
+                    .success()
+                    .stdout_eq(&expected);
             }
         }
     }
@@ -42,7 +69,9 @@ fn expectation(playbook: &Path) -> Expectation {
     let text = fs::read_to_string(playbook).expect("readable");
     let mut expected = Expectation::default();
     for line in text.lines().take_while(|l| l.starts_with('#')) {
-        let Some((key, value)) = line.trim_start_matches('#').trim().split_once(':') else { continue };
+        let Some((key, value)) = line.trim_start_matches('#').trim().split_once(':') else {
+            continue;
+        };
         let value = value.trim().to_string();
         match key {
             "expect-file" => expected.file = Some(value),
@@ -53,26 +82,53 @@ fn expectation(playbook: &Path) -> Expectation {
             _ => {}
         }
     }
-    assert!(expected.line > 0 && !expected.message.is_empty(), "{} has no expect-line/expect-message header", playbook.display());
+    assert!(
+        expected.line > 0 && !expected.message.is_empty(),
+        "{} has no expect-line/expect-message header",
+        playbook.display()
+    );
     expected
 }
 
 #[test]
 fn broken_playbooks_report_file_line_and_hint() {
     let cases = case_dirs("bad");
-    assert!(cases.len() >= 15, "the corpus holds at least 15 broken playbooks, found {}", cases.len());
+    assert!(
+        cases.len() >= 15,
+        "the corpus holds at least 15 broken playbooks, found {}",
+        cases.len()
+    );
     let inventory = tests_dir().join("corpus/good/inventory.ini");
     for case in cases {
-        let (dir, playbook) = if case.is_dir() { (case.clone(), "site.yml".to_string()) } else { (case.parent().unwrap().to_path_buf(), case.file_name().unwrap().to_string_lossy().into_owned()) };
+        let (dir, playbook) = if case.is_dir() {
+            (case.clone(), "site.yml".to_string())
+        } else {
+            (
+                case.parent().unwrap().to_path_buf(),
+                case.file_name().unwrap().to_string_lossy().into_owned(),
+            )
+        };
         let expected = expectation(&dir.join(&playbook));
         let file = expected.file.clone().unwrap_or_else(|| playbook.clone());
         let location = match expected.column {
             Some(column) => format!("--> {file}:{}:{column}\n", expected.line),
             None => format!("--> {file}:{}:", expected.line),
         };
-        let outcome = Ply::new().args(["run", &playbook, "-i", inventory.to_str().unwrap(), "--syntax-check"]).current_dir(&dir).run().code(4).stderr_has(&location).stderr_has(&expected.message);
+        let outcome = Ply::new()
+            .args([
+                "run",
+                &playbook,
+                "-i",
+                inventory.to_str().unwrap(),
+                "--syntax-check",
+            ])
+            .current_dir(&dir)
+            .run()
+            .code(4)
+            .stderr_has(&location)
+            .stderr_has(&expected.message);
         if let Some(hint) = &expected.hint {
-            outcome.stderr_has(&format!("= hint: ")).stderr_has(hint);
+            outcome.stderr_has("= hint: ").stderr_has(hint);
         }
     }
 }

@@ -4,7 +4,12 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "ply", version, about = "A fast, Ansible-compatible playbook engine", propagate_version = true)]
+#[command(
+    name = "ply",
+    version,
+    about = "A fast, Ansible-compatible playbook engine",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -101,7 +106,12 @@ pub struct RunArgs {
 #[command(group = clap::ArgGroup::new("action").required(true).args(["list", "graph", "host"]))]
 pub struct InventoryArgs {
     /// Inventory file, directory, or comma-separated host list (repeatable).
-    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY", required = true)]
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        value_name = "INVENTORY",
+        required = true
+    )]
     pub inventory: Vec<String>,
     /// Every group and host, with variables, as ansible-inventory --list prints it.
     #[arg(long)]
@@ -137,5 +147,11 @@ impl RunArgs {
 }
 
 fn split_tags(values: &[String]) -> Vec<String> {
-    values.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect()
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
 }

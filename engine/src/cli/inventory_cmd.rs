@@ -7,11 +7,22 @@ use crate::inventory::Inventory;
 pub fn run(args: &InventoryArgs) -> Result<u8> {
     let inventory = Inventory::load(&args.inventory)?;
     if args.list {
-        println!("{}", serde_json::to_string_pretty(&inventory.list_json()).unwrap_or_default());
+        println!(
+            "{}",
+            crate::inventory::to_python_json(&inventory.list_json())
+        );
     } else if let Some(host) = &args.host {
-        println!("{}", serde_json::to_string_pretty(&inventory.host_json(host)?).unwrap_or_default());
+        println!(
+            "{}",
+            crate::inventory::to_python_json(&inventory.host_json(host)?)
+        );
     } else {
-        println!("{}", inventory.graph(args.group.as_deref())?.trim_end_matches('\n'));
+        println!(
+            "{}",
+            inventory
+                .graph(args.group.as_deref())?
+                .trim_end_matches('\n')
+        );
     }
     Ok(0)
 }

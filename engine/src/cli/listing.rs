@@ -36,12 +36,25 @@ pub fn render(
             index + 1,
             play.hosts,
             play.display_name(),
-            written_tags.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")
+            written_tags
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
         );
         if request.hosts {
             let hosts = hosts_of(play)?;
-            let pattern: Vec<String> = play.hosts.split(',').map(|p| format!("'{}'", p.trim())).collect();
-            let _ = write!(out, "\n    pattern: [{}]\n    hosts ({}):", pattern.join(", "), hosts.len());
+            let pattern: Vec<String> = play
+                .hosts
+                .split(',')
+                .map(|p| format!("'{}'", p.trim()))
+                .collect();
+            let _ = write!(
+                out,
+                "\n    pattern: [{}]\n    hosts ({}):",
+                pattern.join(", "),
+                hosts.len()
+            );
             for host in hosts {
                 let _ = write!(out, "\n      {host}");
             }
@@ -60,7 +73,11 @@ pub fn render(
             }
             if request.tags {
                 let union: BTreeSet<&String> = play_tags.iter().chain(all_tags.iter()).collect();
-                let _ = writeln!(message, "      TASK TAGS: [{}]", union.into_iter().cloned().collect::<Vec<_>>().join(", "));
+                let _ = writeln!(
+                    message,
+                    "      TASK TAGS: [{}]",
+                    union.into_iter().cloned().collect::<Vec<_>>().join(", ")
+                );
             }
             // Ansible's display() replaces one trailing newline, so the block ends with a single one.
             out.push_str(&message);
@@ -93,7 +110,12 @@ fn list_items(
                 if !should_run(&tags, request.only_tags, request.skip_tags) {
                     continue;
                 }
-                let _ = writeln!(lines, "      {}\tTAGS: [{}]", task.display_name(), tags.iter().cloned().collect::<Vec<_>>().join(", "));
+                let _ = writeln!(
+                    lines,
+                    "      {}\tTAGS: [{}]",
+                    task.display_name(),
+                    tags.iter().cloned().collect::<Vec<_>>().join(", ")
+                );
             }
         }
     }

@@ -18,8 +18,11 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
         if !path.is_file() {
-            return Err(Error::options(format!("the playbook: {} could not be found", path.display()))
-                .with_hint("check the path; ply run takes playbook files, then options"));
+            return Err(Error::options(format!(
+                "the playbook: {} could not be found",
+                path.display()
+            ))
+            .with_hint("check the path; ply run takes playbook files, then options"));
         }
         playbooks.push(Playbook::load(path)?);
     }
@@ -37,21 +40,41 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     if listing {
         let only_tags = args.selected_tags();
         let skip_tags = args.skipped_tags();
-        let request = ListRequest { hosts: args.list_hosts, tasks: args.list_tasks, tags: args.list_tags, only_tags: &only_tags, skip_tags: &skip_tags };
+        let request = ListRequest {
+            hosts: args.list_hosts,
+            tasks: args.list_tasks,
+            tags: args.list_tags,
+            only_tags: &only_tags,
+            skip_tags: &skip_tags,
+        };
         for playbook in &playbooks {
-            let mut hosts_of = |play: &crate::playbook::Play| play_hosts(&inventory, &play.hosts, args.limit.as_deref());
-            print!("{}", listing::render(playbook, &playbook.path.display().to_string(), &request, &mut hosts_of)?);
+            let mut hosts_of = |play: &crate::playbook::Play| {
+                play_hosts(&inventory, &play.hosts, args.limit.as_deref())
+            };
+            print!(
+                "{}",
+                listing::render(
+                    playbook,
+                    &playbook.path.display().to_string(),
+                    &request,
+                    &mut hosts_of
+                )?
+            );
         }
         return Ok(0);
     }
-    Err(Error::options("running playbooks is not available in this build yet")
-        .with_hint("use --syntax-check, --list-hosts, --list-tasks or --list-tags"))
+    Err(
+        Error::options("running playbooks is not available in this build yet")
+            .with_hint("use --syntax-check, --list-hosts, --list-tasks or --list-tags"),
+    )
 }
 
 /// `-i` sources, or Ansible's default inventory.
 pub(super) fn inventory_sources(args: &RunArgs) -> Vec<String> {
     if args.inventory.is_empty() {
-        let from_env = std::env::var("ANSIBLE_INVENTORY").ok().filter(|v| !v.is_empty());
+        let from_env = std::env::var("ANSIBLE_INVENTORY")
+            .ok()
+            .filter(|v| !v.is_empty());
         vec![from_env.unwrap_or_else(|| "/etc/ansible/hosts".into())]
     } else {
         args.inventory.clone()
@@ -68,5 +91,9 @@ fn play_hosts(inventory: &Inventory, pattern: &str, limit: Option<&str>) -> Resu
         return Ok(matched.hosts);
     };
     let allowed = inventory.hosts_matching(limit)?;
-    Ok(matched.hosts.into_iter().filter(|h| allowed.hosts.contains(h)).collect())
+    Ok(matched
+        .hosts
+        .into_iter()
+        .filter(|h| allowed.hosts.contains(h))
+        .collect())
 }

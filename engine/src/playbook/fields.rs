@@ -12,7 +12,9 @@ pub fn boolish(key: &str, node: &Node) -> Result<Value> {
         NodeValue::Bool(b) => Ok(Value::Bool(*b)),
         NodeValue::Int(i @ (0 | 1)) => Ok(Value::Bool(*i == 1)),
         NodeValue::String(s) if is_templated(s) => Ok(Value::String(s.clone())),
-        NodeValue::String(s) => parse_bool_str(s).map(Value::Bool).ok_or_else(|| not_boolean(key, node)),
+        NodeValue::String(s) => parse_bool_str(s)
+            .map(Value::Bool)
+            .ok_or_else(|| not_boolean(key, node)),
         _ => Err(not_boolean(key, node)),
     }
 }
@@ -22,8 +24,11 @@ fn not_boolean(key: &str, node: &Node) -> Error {
         NodeValue::String(s) => s.clone(),
         _ => node.to_json().to_string(),
     };
-    Error::parse(node.loc.clone(), format!("'{shown}' is not a valid boolean for '{key}'"))
-        .with_hint("use true or false (yes/no and on/off also work)")
+    Error::parse(
+        node.loc.clone(),
+        format!("'{shown}' is not a valid boolean for '{key}'"),
+    )
+    .with_hint("use true or false (yes/no and on/off also work)")
 }
 
 /// Ansible's `boolean()` on strings (module_utils/parsing/convert_bool.py).
@@ -39,8 +44,13 @@ pub fn parse_bool_str(s: &str) -> Option<bool> {
 pub fn string(key: &str, node: &Node) -> Result<String> {
     match &node.value {
         NodeValue::String(s) => Ok(s.clone()),
-        NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => Ok(crate::yaml::scalar_text(&node.to_json())),
-        _ => Err(Error::parse(node.loc.clone(), format!("'{key}' must be a string, got {}", node.kind_name()))),
+        NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => {
+            Ok(crate::yaml::scalar_text(&node.to_json()))
+        }
+        _ => Err(Error::parse(
+            node.loc.clone(),
+            format!("'{key}' must be a string, got {}", node.kind_name()),
+        )),
     }
 }
 
@@ -49,12 +59,18 @@ pub fn string(key: &str, node: &Node) -> Result<String> {
 pub fn string_list(key: &str, node: &Node, split_commas: bool) -> Result<Vec<String>> {
     let one = |n: &Node| -> Result<Vec<String>> {
         match &n.value {
-            NodeValue::String(s) if split_commas => {
-                Ok(s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect())
-            }
+            NodeValue::String(s) if split_commas => Ok(s
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()),
             NodeValue::Seq(_) | NodeValue::Map(_) | NodeValue::Null => Err(Error::parse(
                 n.loc.clone(),
-                format!("'{key}' must be a string or a list of strings, got {}", n.kind_name()),
+                format!(
+                    "'{key}' must be a string or a list of strings, got {}",
+                    n.kind_name()
+                ),
             )),
             _ => Ok(vec![string(key, n)?]),
         }
@@ -76,14 +92,24 @@ pub fn string_list(key: &str, node: &Node, split_commas: bool) -> Result<Vec<Str
 pub fn conditions(key: &str, node: &Node) -> Result<Vec<Condition>> {
     let one = |n: &Node| -> Result<Condition> {
         match &n.value {
-            NodeValue::String(s) => Ok(Condition { expr: s.clone(), loc: n.loc.clone() }),
-            NodeValue::Bool(b) => Ok(Condition { expr: if *b { "True" } else { "False" }.into(), loc: n.loc.clone() }),
-            NodeValue::Int(_) | NodeValue::Float(_) => {
-                Ok(Condition { expr: n.to_json().to_string(), loc: n.loc.clone() })
-            }
+            NodeValue::String(s) => Ok(Condition {
+                expr: s.clone(),
+                loc: n.loc.clone(),
+            }),
+            NodeValue::Bool(b) => Ok(Condition {
+                expr: if *b { "True" } else { "False" }.into(),
+                loc: n.loc.clone(),
+            }),
+            NodeValue::Int(_) | NodeValue::Float(_) => Ok(Condition {
+                expr: n.to_json().to_string(),
+                loc: n.loc.clone(),
+            }),
             _ => Err(Error::parse(
                 n.loc.clone(),
-                format!("'{key}' must be a condition (a string or a list of strings), got {}", n.kind_name()),
+                format!(
+                    "'{key}' must be a condition (a string or a list of strings), got {}",
+                    n.kind_name()
+                ),
             )),
         }
     };
@@ -109,8 +135,16 @@ pub fn var_map(key: &str, node: &Node) -> Result<VarMap> {
             }
             Ok(merged)
         }
-        _ => Err(Error::parse(node.loc.clone(), format!("'{key}' must be a mapping of variable names to values, got {}", node.kind_name()))
-            .with_hint(format!("write `{key}:` followed by indented `name: value` lines"))),
+        _ => Err(Error::parse(
+            node.loc.clone(),
+            format!(
+                "'{key}' must be a mapping of variable names to values, got {}",
+                node.kind_name()
+            ),
+        )
+        .with_hint(format!(
+            "write `{key}:` followed by indented `name: value` lines"
+        ))),
     }
 }
 
@@ -119,8 +153,13 @@ pub fn int_or_template(key: &str, node: &Node) -> Result<Value> {
     match &node.value {
         NodeValue::Int(i) if *i >= 0 => Ok(Value::from(*i)),
         NodeValue::String(s) if is_templated(s) => Ok(Value::String(s.clone())),
-        NodeValue::String(s) if s.trim().parse::<u64>().is_ok() => Ok(Value::from(s.trim().parse::<u64>().unwrap_or(0))),
-        _ => Err(Error::parse(node.loc.clone(), format!("'{key}' must be a whole number, got {}", describe(node)))),
+        NodeValue::String(s) if s.trim().parse::<u64>().is_ok() => {
+            Ok(Value::from(s.trim().parse::<u64>().unwrap_or(0)))
+        }
+        _ => Err(Error::parse(
+            node.loc.clone(),
+            format!("'{key}' must be a whole number, got {}", describe(node)),
+        )),
     }
 }
 
@@ -136,7 +175,10 @@ pub fn describe(node: &Node) -> String {
 /// A mapping, or an error saying what the object should have been.
 pub fn mapping<'a>(what: &str, node: &'a Node) -> Result<&'a [(Node, Node)]> {
     node.as_map().ok_or_else(|| {
-        Error::parse(node.loc.clone(), format!("{what} must be a mapping, got {}", node.kind_name()))
+        Error::parse(
+            node.loc.clone(),
+            format!("{what} must be a mapping, got {}", node.kind_name()),
+        )
     })
 }
 
@@ -145,8 +187,13 @@ pub fn sequence<'a>(key: &str, node: &'a Node) -> Result<&'a [Node]> {
     match &node.value {
         NodeValue::Null => Ok(&[]),
         NodeValue::Seq(items) => Ok(items),
-        _ => Err(Error::parse(node.loc.clone(), format!("'{key}' must be a list, got {}", node.kind_name()))
-            .with_hint(format!("write each entry of '{key}' on its own line starting with '- '"))),
+        _ => Err(Error::parse(
+            node.loc.clone(),
+            format!("'{key}' must be a list, got {}", node.kind_name()),
+        )
+        .with_hint(format!(
+            "write each entry of '{key}' on its own line starting with '- '"
+        ))),
     }
 }
 

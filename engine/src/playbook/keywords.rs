@@ -48,8 +48,16 @@ pub const PLAY: &[&str] = &[
     "order",
 ];
 
-pub const BLOCK: &[&str] =
-    &["block", "rescue", "always", "when", "delegate_to", "delegate_facts", "ignore_errors", "notify"];
+pub const BLOCK: &[&str] = &[
+    "block",
+    "rescue",
+    "always",
+    "when",
+    "delegate_to",
+    "delegate_facts",
+    "ignore_errors",
+    "notify",
+];
 
 pub const TASK: &[&str] = &[
     "action",
@@ -87,12 +95,26 @@ pub const WITH_LOOPS: &[&str] = &[
     "with_fileglob",
 ];
 
-pub const LOOP_CONTROL: &[&str] = &["loop_var", "index_var", "label", "pause", "extended", "extended_allitems"];
+pub const LOOP_CONTROL: &[&str] = &[
+    "loop_var",
+    "index_var",
+    "label",
+    "pause",
+    "extended",
+    "extended_allitems",
+];
 
 pub const ROLE_INCLUSION: &[&str] = &["role", "when", "delegate_to", "delegate_facts"];
 
 /// Keywords allowed on an `- import_playbook:` entry.
-pub const IMPORT_PLAYBOOK: &[&str] = &["import_playbook", "ansible.builtin.import_playbook", "name", "vars", "when", "tags"];
+pub const IMPORT_PLAYBOOK: &[&str] = &[
+    "import_playbook",
+    "ansible.builtin.import_playbook",
+    "name",
+    "vars",
+    "when",
+    "tags",
+];
 
 /// Does this object accept the keyword?
 pub fn accepts(specific: &[&str], key: &str) -> bool {

@@ -4,8 +4,17 @@ use crate::vars::VarMap;
 use serde_json::Value;
 
 /// Keys that free-form modules (command, shell, ...) take out of their command line.
-const FREE_FORM_PARAMS: &[&str] =
-    &["creates", "removes", "chdir", "executable", "warn", "stdin", "stdin_add_newline", "strip_empty_ends", "argv"];
+const FREE_FORM_PARAMS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+    "argv",
+];
 
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum KvError {
@@ -88,7 +97,10 @@ fn split_args(text: &str) -> Result<Vec<String>, KvError> {
 /// Removes one level of surrounding quotes and the escapes inside them.
 fn unquote(value: &str) -> String {
     let bytes = value.as_bytes();
-    if bytes.len() >= 2 && (bytes[0] == b'"' || bytes[0] == b'\'') && bytes[bytes.len() - 1] == bytes[0] {
+    if bytes.len() >= 2
+        && (bytes[0] == b'"' || bytes[0] == b'\'')
+        && bytes[bytes.len() - 1] == bytes[0]
+    {
         let quote = value.chars().next().unwrap_or('"');
         let inner = &value[1..value.len() - 1];
         inner.replace(&format!("\\{quote}"), &quote.to_string())
@@ -100,7 +112,8 @@ fn unquote(value: &str) -> String {
 /// Finds the `=` of a `key=value` token: the key must be a plain identifier before any quote or brace.
 fn key_value(token: &str) -> Option<(&str, &str)> {
     let (key, value) = token.split_once('=')?;
-    let is_identifier = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let is_identifier =
+        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     is_identifier.then_some((key, value))
 }
 
@@ -131,22 +144,52 @@ mod tests {
     #[test]
     fn parses_key_value_strings() {
         let cases: &[(&str, bool, Value)] = &[
-            ("path=/etc/x line='a b' state=present", false, json!({"path": "/etc/x", "line": "a b", "state": "present"})),
-            ("msg=\"say \\\"hi\\\"\"", false, json!({"msg": "say \"hi\""})),
-            ("msg={{ a ~ ' b' }}", false, json!({"msg": "{{ a ~ ' b' }}"})),
-            ("ls -l /tmp chdir=/ creates=/x", true, json!({"chdir": "/", "creates": "/x", "_raw_params": "ls -l /tmp"})),
-            ("echo a=b 'c d'", true, json!({"_raw_params": "echo a=b 'c d'"})),
+            (
+                "path=/etc/x line='a b' state=present",
+                false,
+                json!({"path": "/etc/x", "line": "a b", "state": "present"}),
+            ),
+            (
+                "msg=\"say \\\"hi\\\"\"",
+                false,
+                json!({"msg": "say \"hi\""}),
+            ),
+            (
+                "msg={{ a ~ ' b' }}",
+                false,
+                json!({"msg": "{{ a ~ ' b' }}"}),
+            ),
+            (
+                "ls -l /tmp chdir=/ creates=/x",
+                true,
+                json!({"chdir": "/", "creates": "/x", "_raw_params": "ls -l /tmp"}),
+            ),
+            (
+                "echo a=b 'c d'",
+                true,
+                json!({"_raw_params": "echo a=b 'c d'"}),
+            ),
             ("", false, json!({})),
         ];
         for (text, free_form, expected) in cases {
-            assert_eq!(Value::Object(parse_kv(text, *free_form).unwrap()), *expected, "{text}");
+            assert_eq!(
+                Value::Object(parse_kv(text, *free_form).unwrap()),
+                *expected,
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn rejects_bad_strings() {
-        assert_eq!(parse_kv("msg='open", false), Err(KvError::UnbalancedQuotes { at: 4 }));
+        assert_eq!(
+            parse_kv("msg='open", false),
+            Err(KvError::UnbalancedQuotes { at: 4 })
+        );
         assert_eq!(parse_kv("msg={{ x", false), Err(KvError::UnbalancedJinja));
-        assert_eq!(parse_kv("path=/x oops", false), Err(KvError::NotKeyValue("oops".into())));
+        assert_eq!(
+            parse_kv("path=/x oops", false),
+            Err(KvError::NotKeyValue("oops".into()))
+        );
     }
 }

@@ -34,7 +34,10 @@ impl Playbook {
         for play in &plays {
             validate::notify_targets(play)?;
         }
-        Ok(Playbook { path: path.to_path_buf(), plays })
+        Ok(Playbook {
+            path: path.to_path_buf(),
+            plays,
+        })
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -48,7 +51,12 @@ impl Playbook {
 /// `ANSIBLE_ROLES_PATH`, then Ansible's default role folders.
 fn roles_path_from_env() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var("ANSIBLE_ROLES_PATH")
-        .map(|v| v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect())
+        .map(|v| {
+            v.split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
         .unwrap_or_default();
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".ansible/roles"));
@@ -80,8 +88,11 @@ fn single_document(path: &Path) -> Result<Option<Node>> {
     match docs.len() {
         0 => Ok(None),
         1 => Ok(docs.pop()),
-        _ => Err(Error::parse(docs[1].loc.clone(), "this file holds more than one YAML document")
-            .with_hint("remove the second `---`, or split the file")),
+        _ => Err(Error::parse(
+            docs[1].loc.clone(),
+            "this file holds more than one YAML document",
+        )
+        .with_hint("remove the second `---`, or split the file")),
     }
 }
 
@@ -90,7 +101,10 @@ impl Loader {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if self.import_stack.contains(&canonical) {
             let loc = loc.cloned().unwrap_or_else(|| Location::file_start(path));
-            return Err(Error::parse(loc, format!("'{}' imports itself", path.display())));
+            return Err(Error::parse(
+                loc,
+                format!("'{}' imports itself", path.display()),
+            ));
         }
         self.import_stack.push(canonical);
         Ok(())
@@ -98,18 +112,30 @@ impl Loader {
 
     fn playbook_file(&mut self, path: &Path) -> Result<Vec<Play>> {
         self.enter(path, None)?;
-        let scope = Scope { file: path.to_path_buf(), role: None };
+        let scope = Scope {
+            file: path.to_path_buf(),
+            role: None,
+        };
         let Some(doc) = single_document(path)? else {
             self.import_stack.pop();
             return Ok(Vec::new());
         };
         let entries = doc.as_seq().ok_or_else(|| {
-            Error::parse(doc.loc.clone(), format!("A playbook must be a list of plays, got {} instead", doc.kind_name()))
-                .with_hint("start each play with `- hosts: ...`")
+            Error::parse(
+                doc.loc.clone(),
+                format!(
+                    "A playbook must be a list of plays, got {} instead",
+                    doc.kind_name()
+                ),
+            )
+            .with_hint("start each play with `- hosts: ...`")
         })?;
         let mut plays = Vec::new();
         for entry in entries {
-            if entry.as_map().is_some_and(|m| m.iter().any(|(k, _)| is_import_playbook(&k.key_text()))) {
+            if entry
+                .as_map()
+                .is_some_and(|m| m.iter().any(|(k, _)| is_import_playbook(&k.key_text())))
+            {
                 plays.extend(self.import_playbook(entry, &scope)?);
             } else {
                 plays.push(self.play(entry, &scope)?);
@@ -127,28 +153,44 @@ impl Loader {
         for (key_node, value) in node.as_map().unwrap_or_default() {
             let key = key_node.key_text();
             match key.as_str() {
-                k if is_import_playbook(k) => target = Some((fields::string(k, value)?, value.loc.clone())),
+                k if is_import_playbook(k) => {
+                    target = Some((fields::string(k, value)?, value.loc.clone()))
+                }
                 "vars" => vars = fields::var_map(&key, value)?,
                 "when" => when = fields::conditions(&key, value)?,
                 "tags" => tags = fields::string_list(&key, value, true)?,
                 "name" => {}
                 _ => {
-                    let error = Error::parse(key_node.loc.clone(), format!("'{key}' is not a valid attribute for a PlaybookInclude"));
-                    return Err(match crate::suggest::hint(&key, super::keywords::IMPORT_PLAYBOOK.iter().copied()) {
-                        Some(hint) => error.with_hint(hint),
-                        None => error.with_hint("import_playbook accepts vars, when and tags"),
-                    });
+                    let error = Error::parse(
+                        key_node.loc.clone(),
+                        format!("'{key}' is not a valid attribute for a PlaybookInclude"),
+                    );
+                    return Err(
+                        match crate::suggest::hint(
+                            &key,
+                            super::keywords::IMPORT_PLAYBOOK.iter().copied(),
+                        ) {
+                            Some(hint) => error.with_hint(hint),
+                            None => error.with_hint("import_playbook accepts vars, when and tags"),
+                        },
+                    );
                 }
             }
         }
         let Some((file, loc)) = target else {
-            return Err(Error::parse(node.loc.clone(), "import_playbook needs a file name"));
+            return Err(Error::parse(
+                node.loc.clone(),
+                "import_playbook needs a file name",
+            ));
         };
         let path = self.resolve_file(&file, &loc, scope, &[])?;
         let mut plays = self.playbook_file(&path)?;
         for play in &mut plays {
             for (k, v) in &vars {
-                play.keywords.vars.entry(k.clone()).or_insert_with(|| v.clone());
+                play.keywords
+                    .vars
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
             }
             play.keywords.tags.extend(tags.iter().cloned());
             play.import_when.extend(when.iter().cloned());
@@ -157,10 +199,23 @@ impl Loader {
     }
 
     /// Finds a file named by an import: relative to the importing file, the role, then the playbook.
-    fn resolve_file(&self, name: &str, loc: &Location, scope: &Scope, role_subdirs: &[&str]) -> Result<PathBuf> {
+    fn resolve_file(
+        &self,
+        name: &str,
+        loc: &Location,
+        scope: &Scope,
+        role_subdirs: &[&str],
+    ) -> Result<PathBuf> {
         if is_templated(name) {
-            return Err(Error::parse(loc.clone(), format!("'{name}' is templated, and imports are resolved before any variable is known"))
-                .with_hint("use include_tasks (or include_role) for file names that depend on variables"));
+            return Err(Error::parse(
+                loc.clone(),
+                format!(
+                    "'{name}' is templated, and imports are resolved before any variable is known"
+                ),
+            )
+            .with_hint(
+                "use include_tasks (or include_role) for file names that depend on variables",
+            ));
         }
         let wanted = Path::new(name);
         let mut candidates = Vec::new();
@@ -181,10 +236,13 @@ impl Loader {
         if let Some(found) = candidates.iter().find(|c| c.is_file()) {
             return Ok(found.clone());
         }
-        let mut searched: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+        let mut searched: Vec<String> =
+            candidates.iter().map(|c| c.display().to_string()).collect();
         searched.dedup();
-        Err(Error::parse(loc.clone(), format!("could not find or access '{name}'"))
-            .with_hint(format!("looked for {}", searched.join(", "))))
+        Err(
+            Error::parse(loc.clone(), format!("could not find or access '{name}'"))
+                .with_hint(format!("looked for {}", searched.join(", "))),
+        )
     }
 
     /// A task file (imported, or a role's tasks/handlers): a list of tasks, possibly empty.
@@ -193,10 +251,21 @@ impl Loader {
         let items = match single_document(path)? {
             None => Vec::new(),
             Some(doc) if doc.is_null() => Vec::new(),
-            Some(doc @ Node { value: NodeValue::Seq(_), .. }) => self.task_list("tasks", &doc, scope)?,
+            Some(
+                doc @ Node {
+                    value: NodeValue::Seq(_),
+                    ..
+                },
+            ) => self.task_list("tasks", &doc, scope)?,
             Some(doc) => {
-                return Err(Error::parse(doc.loc.clone(), format!("a task file must be a list of tasks, got {}", doc.kind_name()))
-                    .with_hint("start each task with `- name: ...`"))
+                return Err(Error::parse(
+                    doc.loc.clone(),
+                    format!(
+                        "a task file must be a list of tasks, got {}",
+                        doc.kind_name()
+                    ),
+                )
+                .with_hint("start each task with `- name: ...`"))
             }
         };
         self.import_stack.pop();
@@ -206,8 +275,11 @@ impl Loader {
     /// `- import_tasks: file.yml`: read now, and wrapped in a block carrying the import's keywords.
     pub(crate) fn import_tasks(&mut self, task: Task, scope: &Scope) -> Result<Block> {
         if task.loop_.is_some() {
-            return Err(Error::parse(task.loc, "you cannot use loops on 'import_tasks' statements")
-                .with_hint("use 'include_tasks' instead"));
+            return Err(Error::parse(
+                task.loc,
+                "you cannot use loops on 'import_tasks' statements",
+            )
+            .with_hint("use 'include_tasks' instead"));
         }
         let args = &task.action.args;
         let name = args
@@ -215,11 +287,16 @@ impl Loader {
             .or_else(|| args.get("file"))
             .and_then(|v| v.as_str())
             .ok_or_else(|| {
-                Error::parse(task.action.loc.clone(), "import_tasks needs a file name").with_hint("write `import_tasks: file.yml`")
+                Error::parse(task.action.loc.clone(), "import_tasks needs a file name")
+                    .with_hint("write `import_tasks: file.yml`")
             })?
             .to_string();
-        let path = self.resolve_file(&name, &task.action.args_loc, scope, &["tasks", "handlers"])?;
-        let file_scope = Scope { file: path.clone(), role: scope.role.clone() };
+        let path =
+            self.resolve_file(&name, &task.action.args_loc, scope, &["tasks", "handlers"])?;
+        let file_scope = Scope {
+            file: path.clone(),
+            role: scope.role.clone(),
+        };
         let tasks = self.task_file(&path, &file_scope)?;
         Ok(Block {
             loc: task.loc,

@@ -44,15 +44,26 @@ impl Play {
 
     /// Every task section in running order, with the name Ansible gives it.
     pub fn sections(&self) -> [(&'static str, &[TaskItem]); 4] {
-        [("pre_tasks", &self.pre_tasks), ("roles", &self.roles), ("tasks", &self.tasks), ("post_tasks", &self.post_tasks)]
+        [
+            ("pre_tasks", &self.pre_tasks),
+            ("roles", &self.roles),
+            ("tasks", &self.tasks),
+            ("post_tasks", &self.post_tasks),
+        ]
     }
 }
 
 impl Loader {
     pub(crate) fn play(&mut self, node: &Node, scope: &Scope) -> Result<Play> {
         let entries = node.as_map().ok_or_else(|| {
-            Error::parse(node.loc.clone(), "playbook entries must be either valid plays or 'import_playbook' statements")
-                .with_hint(format!("this entry is {}; a play is a mapping that starts with `- hosts: ...`", node.kind_name()))
+            Error::parse(
+                node.loc.clone(),
+                "playbook entries must be either valid plays or 'import_playbook' statements",
+            )
+            .with_hint(format!(
+                "this entry is {}; a play is a mapping that starts with `- hosts: ...`",
+                node.kind_name()
+            ))
         })?;
         let mut play = Play {
             loc: node.loc.clone(),
@@ -89,7 +100,12 @@ impl Loader {
                     play.hosts = hosts_pattern(value, &key_node.loc)?;
                 }
                 "gather_facts" => play.gather_facts = Some(fields::boolish(&key, value)?),
-                "vars_files" => play.vars_files = fields::sequence(&key, value)?.iter().map(Node::to_json).collect(),
+                "vars_files" => {
+                    play.vars_files = fields::sequence(&key, value)?
+                        .iter()
+                        .map(Node::to_json)
+                        .collect()
+                }
                 "serial" => play.serial = serial(value)?,
                 "strategy" => play.strategy = Some(strategy(value)?),
                 "max_fail_percentage" => play.max_fail_percentage = Some(percentage(&key, value)?),
@@ -102,19 +118,30 @@ impl Loader {
                 "handlers" => play.handlers = self.task_list(&key, value, scope)?,
                 "gather_subset" | "gather_timeout" | "fact_path" | "vars_prompt" => {}
                 _ => {
-                    let error = Error::parse(key_node.loc.clone(), format!("unknown play keyword '{key}'"));
-                    let looks_like_task = modules::find(&key).is_some() || keywords::TASK.contains(&key.as_str());
+                    let error = Error::parse(
+                        key_node.loc.clone(),
+                        format!("unknown play keyword '{key}'"),
+                    );
+                    let looks_like_task =
+                        modules::find(&key).is_some() || keywords::TASK.contains(&key.as_str());
                     return Err(match suggest::hint(&key, keywords::all(keywords::PLAY)) {
                         Some(hint) => error.with_hint(hint),
-                        None if looks_like_task => error.with_hint("tasks go in a list under `tasks:`"),
-                        None => error.with_hint(format!("a play accepts {}", keywords::PLAY.join(", "))),
+                        None if looks_like_task => {
+                            error.with_hint("tasks go in a list under `tasks:`")
+                        }
+                        None => {
+                            error.with_hint(format!("a play accepts {}", keywords::PLAY.join(", ")))
+                        }
                     });
                 }
             }
         }
         if !hosts_seen {
-            return Err(Error::parse(node.loc.clone(), "the field 'hosts' is required but was not set")
-                .with_hint("add `hosts: all` (or a group or host pattern) to the play"));
+            return Err(Error::parse(
+                node.loc.clone(),
+                "the field 'hosts' is required but was not set",
+            )
+            .with_hint("add `hosts: all` (or a group or host pattern) to the play"));
         }
         play.handlers.append(&mut self.role_handlers);
         Ok(play)
@@ -123,13 +150,20 @@ impl Loader {
 
 fn hosts_pattern(node: &Node, key_loc: &Location) -> Result<String> {
     let pattern = match &node.value {
-        NodeValue::Seq(items) => items.iter().map(|i| fields::string("hosts", i)).collect::<Result<Vec<_>>>()?.join(","),
+        NodeValue::Seq(items) => items
+            .iter()
+            .map(|i| fields::string("hosts", i))
+            .collect::<Result<Vec<_>>>()?
+            .join(","),
         NodeValue::Null => String::new(),
         _ => fields::string("hosts", node)?,
     };
     if pattern.trim().is_empty() {
-        return Err(Error::parse(key_loc.clone(), "Hosts list cannot be empty. Please check your playbook")
-            .with_hint("name a group or host pattern, e.g. `hosts: all`"));
+        return Err(Error::parse(
+            key_loc.clone(),
+            "Hosts list cannot be empty. Please check your playbook",
+        )
+        .with_hint("name a group or host pattern, e.g. `hosts: all`"));
     }
     Ok(pattern)
 }
@@ -139,10 +173,17 @@ fn serial(node: &Node) -> Result<Vec<Value>> {
     let one = |n: &Node| -> Result<Value> {
         match &n.value {
             NodeValue::Int(i) if *i >= 0 => Ok(Value::from(*i)),
-            NodeValue::String(s) if crate::template::is_templated(s) => Ok(Value::String(s.clone())),
-            NodeValue::String(s) if s.trim_end_matches('%').trim().parse::<f64>().is_ok() => Ok(Value::String(s.clone())),
-            _ => Err(Error::parse(n.loc.clone(), format!("invalid serial value {}", fields::describe(n)))
-                .with_hint("serial takes an integer, a percentage such as '30%' or a list of them")),
+            NodeValue::String(s) if crate::template::is_templated(s) => {
+                Ok(Value::String(s.clone()))
+            }
+            NodeValue::String(s) if s.trim_end_matches('%').trim().parse::<f64>().is_ok() => {
+                Ok(Value::String(s.clone()))
+            }
+            _ => Err(Error::parse(
+                n.loc.clone(),
+                format!("invalid serial value {}", fields::describe(n)),
+            )
+            .with_hint("serial takes an integer, a percentage such as '30%' or a list of them")),
         }
     };
     match &node.value {
@@ -155,8 +196,12 @@ fn strategy(node: &Node) -> Result<String> {
     let name = fields::string("strategy", node)?;
     match name.as_str() {
         "linear" | "free" | "ansible.builtin.linear" | "ansible.builtin.free" => Ok(name),
-        _ => Err(Error::parse(node.loc.clone(), format!("unknown strategy '{name}'"))
-            .with_hint(suggest::hint(&name, ["linear", "free"]).unwrap_or_else(|| "ply supports the linear and free strategies".into()))),
+        _ => Err(
+            Error::parse(node.loc.clone(), format!("unknown strategy '{name}'")).with_hint(
+                suggest::hint(&name, ["linear", "free"])
+                    .unwrap_or_else(|| "ply supports the linear and free strategies".into()),
+            ),
+        ),
     }
 }
 
@@ -165,6 +210,12 @@ fn percentage(key: &str, node: &Node) -> Result<Value> {
         NodeValue::Int(i) if (0..=100).contains(i) => Ok(Value::from(*i)),
         NodeValue::Float(f) if (0.0..=100.0).contains(f) => Ok(node.to_json()),
         NodeValue::String(s) if crate::template::is_templated(s) => Ok(Value::String(s.clone())),
-        _ => Err(Error::parse(node.loc.clone(), format!("'{key}' must be a percentage from 0 to 100, got {}", fields::describe(node)))),
+        _ => Err(Error::parse(
+            node.loc.clone(),
+            format!(
+                "'{key}' must be a percentage from 0 to 100, got {}",
+                fields::describe(node)
+            ),
+        )),
     }
 }

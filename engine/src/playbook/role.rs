@@ -56,11 +56,18 @@ impl RoleRequest {
         match &node.value {
             NodeValue::String(name) => Ok(RoleRequest::named(name.clone(), node.loc.clone())),
             NodeValue::Map(entries) => {
-                let name_node = node.get("role").or_else(|| node.get("name")).ok_or_else(|| {
-                    Error::parse(node.loc.clone(), "role entries need a 'role' key naming the role")
+                let name_node = node
+                    .get("role")
+                    .or_else(|| node.get("name"))
+                    .ok_or_else(|| {
+                        Error::parse(
+                            node.loc.clone(),
+                            "role entries need a 'role' key naming the role",
+                        )
                         .with_hint("write `- role: name` (or just `- name`)")
-                })?;
-                let mut request = RoleRequest::named(fields::string("role", name_node)?, name_node.loc.clone());
+                    })?;
+                let mut request =
+                    RoleRequest::named(fields::string("role", name_node)?, name_node.loc.clone());
                 for (key_node, value) in entries {
                     let key = key_node.key_text();
                     if key == "role" || (key == "name" && node.get("role").is_none()) {
@@ -80,14 +87,25 @@ impl RoleRequest {
                 }
                 Ok(request)
             }
-            _ => Err(Error::parse(node.loc.clone(), format!("a role entry must be a name or a mapping, got {}", node.kind_name()))),
+            _ => Err(Error::parse(
+                node.loc.clone(),
+                format!(
+                    "a role entry must be a name or a mapping, got {}",
+                    node.kind_name()
+                ),
+            )),
         }
     }
 }
 
 /// The `main` file of a role folder: `main.yml`, `main.yaml`, `main`, or a `main/` directory of files.
 fn role_file(dir: &Path, stem: &str) -> Vec<PathBuf> {
-    for candidate in [format!("{stem}.yml"), format!("{stem}.yaml"), stem.to_string(), format!("{stem}.json")] {
+    for candidate in [
+        format!("{stem}.yml"),
+        format!("{stem}.yaml"),
+        stem.to_string(),
+        format!("{stem}.json"),
+    ] {
         let path = dir.join(&candidate);
         if path.is_file() {
             return vec![path];
@@ -98,7 +116,13 @@ fn role_file(dir: &Path, stem: &str) -> Vec<PathBuf> {
                 .flatten()
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml" | "json")))
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(
+                            p.extension().and_then(|e| e.to_str()),
+                            Some("yml" | "yaml" | "json")
+                        )
+                })
                 .collect();
             files.sort();
             return files;
@@ -143,7 +167,10 @@ impl Loader {
         for dir in &search {
             for name in [request.name.as_str(), short] {
                 let candidate = dir.join(name);
-                if candidate.join("tasks").is_dir() || candidate.join("meta").is_dir() || candidate.join("handlers").is_dir() {
+                if candidate.join("tasks").is_dir()
+                    || candidate.join("meta").is_dir()
+                    || candidate.join("handlers").is_dir()
+                {
                     return Ok(candidate);
                 }
             }
@@ -154,17 +181,34 @@ impl Loader {
             .filter(|e| e.path().join("tasks").is_dir())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        let searched = search.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":");
-        let hint = suggest::hint(&request.name, known.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("searched in {searched}; set ANSIBLE_ROLES_PATH to add folders"));
-        Err(Error::parse(request.loc.clone(), format!("the role '{}' was not found in {searched}", request.name)).with_hint(hint))
+        let searched = search
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        let hint =
+            suggest::hint(&request.name, known.iter().map(String::as_str)).unwrap_or_else(|| {
+                format!("searched in {searched}; set ANSIBLE_ROLES_PATH to add folders")
+            });
+        Err(Error::parse(
+            request.loc.clone(),
+            format!("the role '{}' was not found in {searched}", request.name),
+        )
+        .with_hint(hint))
     }
 
     /// Expands a role into one block holding its dependencies' blocks, then its own tasks, so that the
     /// inclusion's keywords (tags, when, become) reach the dependencies too. Its handlers join the play's.
-    pub(crate) fn role_blocks(&mut self, request: RoleRequest, scope: &Scope) -> Result<Vec<Block>> {
+    pub(crate) fn role_blocks(
+        &mut self,
+        request: RoleRequest,
+        scope: &Scope,
+    ) -> Result<Vec<Block>> {
         let path = self.find_role(&request, scope)?;
-        let name = path.file_name().map_or_else(|| request.name.clone(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || request.name.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let meta = role_file(&path.join("meta"), "main");
         let meta_doc = match meta.first() {
             Some(file) => yaml::load_file(file)?.into_iter().next(),
@@ -173,11 +217,16 @@ impl Loader {
         // Whether a role already run in the play runs again is decided when the play runs (as Ansible
         // does), so listings show every inclusion.
         let allow_duplicates = match meta_doc.as_ref().and_then(|m| m.get("allow_duplicates")) {
-            Some(node) => fields::boolish("allow_duplicates", node)? == serde_json::Value::Bool(true),
+            Some(node) => {
+                fields::boolish("allow_duplicates", node)? == serde_json::Value::Bool(true)
+            }
             None => false,
         };
         if self.role_stack.contains(&path) {
-            return Err(Error::parse(request.loc.clone(), format!("role '{name}' depends on itself")));
+            return Err(Error::parse(
+                request.loc.clone(),
+                format!("role '{name}' depends on itself"),
+            ));
         }
         let role = Arc::new(Role {
             name,
@@ -187,7 +236,10 @@ impl Loader {
             path: path.clone(),
             allow_duplicates,
         });
-        let role_scope = Scope { file: path.join("tasks").join("main.yml"), role: Some(role.clone()) };
+        let role_scope = Scope {
+            file: path.join("tasks").join("main.yml"),
+            role: Some(role.clone()),
+        };
         let mut blocks = Vec::new();
         self.role_stack.push(path.clone());
         if let Some(dependencies) = meta_doc.as_ref().and_then(|m| m.get("dependencies")) {
@@ -199,19 +251,45 @@ impl Loader {
         let task_files = role_file(&path.join("tasks"), &request.tasks_from);
         if task_files.is_empty() && request.tasks_from != "main" {
             self.role_stack.pop();
-            return Err(Error::parse(request.loc.clone(), format!("could not find or access '{}' in role '{}'", request.tasks_from, role.name))
-                .with_hint(format!("expected {}", path.join("tasks").join(format!("{}.yml", request.tasks_from)).display())));
+            return Err(Error::parse(
+                request.loc.clone(),
+                format!(
+                    "could not find or access '{}' in role '{}'",
+                    request.tasks_from, role.name
+                ),
+            )
+            .with_hint(format!(
+                "expected {}",
+                path.join("tasks")
+                    .join(format!("{}.yml", request.tasks_from))
+                    .display()
+            )));
         }
-        let mut tasks: Vec<TaskItem> = blocks.drain(..).map(TaskItem::Block).collect();
+        let mut tasks: Vec<TaskItem> = blocks
+            .drain(..)
+            .map(|b| TaskItem::Block(Box::new(b)))
+            .collect();
         for file in &task_files {
-            let file_scope = Scope { file: file.clone(), role: Some(role.clone()) };
+            let file_scope = Scope {
+                file: file.clone(),
+                role: Some(role.clone()),
+            };
             tasks.extend(self.task_file(file, &file_scope)?);
         }
         // A role included twice still has one set of handlers.
-        let handlers_loaded = self.role_handlers.iter().any(|h| matches!(h, TaskItem::Task(t) if t.role.as_ref().is_some_and(|r| r.path == path)));
-        let handler_files = if handlers_loaded { Vec::new() } else { role_file(&path.join("handlers"), &request.handlers_from) };
+        let handlers_loaded = self.role_handlers.iter().any(
+            |h| matches!(h, TaskItem::Task(t) if t.role.as_ref().is_some_and(|r| r.path == path)),
+        );
+        let handler_files = if handlers_loaded {
+            Vec::new()
+        } else {
+            role_file(&path.join("handlers"), &request.handlers_from)
+        };
         for file in handler_files {
-            let file_scope = Scope { file: file.clone(), role: Some(role.clone()) };
+            let file_scope = Scope {
+                file: file.clone(),
+                role: Some(role.clone()),
+            };
             let handlers = self.task_file(&file, &file_scope)?;
             self.role_handlers.extend(handlers);
         }
@@ -234,28 +312,56 @@ impl Loader {
     }
 
     /// `- import_role: name=x tasks_from=y` with the import task's keywords applied to the role's blocks.
-    pub(crate) fn import_role(&mut self, task: super::task::Task, scope: &Scope) -> Result<Vec<Block>> {
+    pub(crate) fn import_role(
+        &mut self,
+        task: super::task::Task,
+        scope: &Scope,
+    ) -> Result<Vec<Block>> {
         let args = &task.action.args;
         let text = |key: &str| args.get(key).and_then(|v| v.as_str()).map(String::from);
         let name = text("name").or_else(|| text("role")).ok_or_else(|| {
-            Error::parse(task.action.loc.clone(), "import_role needs a 'name'").with_hint("write `import_role: name=myrole`")
+            Error::parse(task.action.loc.clone(), "import_role needs a 'name'")
+                .with_hint("write `import_role: name=myrole`")
         })?;
         for key in args.keys() {
-            if !["name", "role", "tasks_from", "vars_from", "defaults_from", "handlers_from", "allow_duplicates", "public", "rolespec_validate"].contains(&key.as_str()) {
+            if ![
+                "name",
+                "role",
+                "tasks_from",
+                "vars_from",
+                "defaults_from",
+                "handlers_from",
+                "allow_duplicates",
+                "public",
+                "rolespec_validate",
+            ]
+            .contains(&key.as_str())
+            {
                 return Err(Error::parse(task.action.loc.clone(), format!("'{key}' is not a valid option for import_role"))
                     .with_hint("import_role takes name, tasks_from, vars_from, defaults_from and handlers_from; pass role variables with `vars:`"));
             }
         }
         let mut request = RoleRequest::named(name, task.action.loc.clone());
-        for (field, value) in [("tasks_from", &mut request.tasks_from), ("vars_from", &mut request.vars_from), ("defaults_from", &mut request.defaults_from), ("handlers_from", &mut request.handlers_from)] {
+        for (field, value) in [
+            ("tasks_from", &mut request.tasks_from),
+            ("vars_from", &mut request.vars_from),
+            ("defaults_from", &mut request.defaults_from),
+            ("handlers_from", &mut request.handlers_from),
+        ] {
             if let Some(given) = text(field) {
-                *value = given.trim_end_matches(".yml").trim_end_matches(".yaml").to_string();
+                *value = given
+                    .trim_end_matches(".yml")
+                    .trim_end_matches(".yaml")
+                    .to_string();
             }
         }
         request.keywords = task.keywords;
         request.when = task.when;
         if task.loop_.is_some() {
-            return Err(Error::parse(task.loc, "you cannot use loops on 'import_role' statements").with_hint("use 'include_role' instead"));
+            return Err(
+                Error::parse(task.loc, "you cannot use loops on 'import_role' statements")
+                    .with_hint("use 'include_role' instead"),
+            );
         }
         self.role_blocks(request, scope)
     }
@@ -264,7 +370,11 @@ impl Loader {
         let mut items = Vec::new();
         for entry in fields::sequence("roles", node)? {
             let request = RoleRequest::from_node(entry)?;
-            items.extend(self.role_blocks(request, scope)?.into_iter().map(TaskItem::Block));
+            items.extend(
+                self.role_blocks(request, scope)?
+                    .into_iter()
+                    .map(|b| TaskItem::Block(Box::new(b))),
+            );
         }
         Ok(items)
     }

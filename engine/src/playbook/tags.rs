@@ -42,7 +42,8 @@ mod tests {
     #[test]
     fn follows_ansible_tag_rules() {
         // (task tags, --tags, --skip-tags, runs)
-        let cases: &[(&[&str], &[&str], &[&str], bool)] = &[
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], bool);
+        let cases: &[Case] = &[
             (&[], &["all"], &[], true),
             (&["a"], &["all"], &[], true),
             (&["never"], &["all"], &[], false),
@@ -62,7 +63,11 @@ mod tests {
             (&["a", "b"], &["all"], &["b"], false),
         ];
         for (tags, only, skip, expected) in cases {
-            assert_eq!(should_run(&set(tags), &list(only), &list(skip)), *expected, "tags {tags:?} --tags {only:?} --skip-tags {skip:?}");
+            assert_eq!(
+                should_run(&set(tags), &list(only), &list(skip)),
+                *expected,
+                "tags {tags:?} --tags {only:?} --skip-tags {skip:?}"
+            );
         }
     }
 }

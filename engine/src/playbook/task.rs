@@ -17,8 +17,9 @@ use std::sync::Arc;
 /// An entry of a task list.
 #[derive(Clone, Debug)]
 pub enum TaskItem {
-    Task(Task),
-    Block(Block),
+    // Boxed: a task is large and lists of them are walked far more than they are built.
+    Task(Box<Task>),
+    Block(Box<Block>),
 }
 
 /// Why a block exists: written by the user, or made by the loader to hold an import or a role.
@@ -106,7 +107,10 @@ pub struct Task {
 impl Task {
     /// The name Ansible shows in `TASK [...]` and `--list-tasks`: `role : name`, or the action when unnamed.
     pub fn display_name(&self) -> String {
-        let own = self.name.clone().unwrap_or_else(|| self.action.written.clone());
+        let own = self
+            .name
+            .clone()
+            .unwrap_or_else(|| self.action.written.clone());
         match &self.role {
             Some(role) => format!("{} : {own}", role.name),
             None => own,
@@ -116,7 +120,12 @@ impl Task {
 
 impl Loader {
     /// Reads a list of tasks (a `tasks:` section, a block's parts, or a task file).
-    pub(crate) fn task_list(&mut self, key: &str, node: &Node, scope: &Scope) -> Result<Vec<TaskItem>> {
+    pub(crate) fn task_list(
+        &mut self,
+        key: &str,
+        node: &Node,
+        scope: &Scope,
+    ) -> Result<Vec<TaskItem>> {
         let mut items = Vec::new();
         for entry in fields::sequence(key, node)? {
             if entry.is_null() {
@@ -130,17 +139,28 @@ impl Loader {
     /// One entry of a task list. Imports expand here, so one entry may become a block of many tasks.
     fn task_item(&mut self, node: &Node, scope: &Scope) -> Result<Vec<TaskItem>> {
         let entries = node.as_map().ok_or_else(|| {
-            Error::parse(node.loc.clone(), format!("a task must be a mapping, got {}", node.kind_name()))
-                .with_hint("each task is a `- name: ...` entry with a module such as `debug: msg=hi`")
+            Error::parse(
+                node.loc.clone(),
+                format!("a task must be a mapping, got {}", node.kind_name()),
+            )
+            .with_hint("each task is a `- name: ...` entry with a module such as `debug: msg=hi`")
         })?;
         if node.get("block").is_some() {
-            return Ok(vec![TaskItem::Block(self.block(node, entries, scope)?)]);
+            return Ok(vec![TaskItem::Block(Box::new(
+                self.block(node, entries, scope)?,
+            ))]);
         }
         let task = self.task(node, entries, scope)?;
         match task.action.module {
-            "import_tasks" => Ok(vec![TaskItem::Block(self.import_tasks(task, scope)?)]),
-            "import_role" => Ok(self.import_role(task, scope)?.into_iter().map(TaskItem::Block).collect()),
-            _ => Ok(vec![TaskItem::Task(task)]),
+            "import_tasks" => Ok(vec![TaskItem::Block(Box::new(
+                self.import_tasks(task, scope)?,
+            ))]),
+            "import_role" => Ok(self
+                .import_role(task, scope)?
+                .into_iter()
+                .map(|b| TaskItem::Block(Box::new(b)))
+                .collect()),
+            _ => Ok(vec![TaskItem::Task(Box::new(task))]),
         }
     }
 
@@ -177,7 +197,10 @@ impl Loader {
                 "notify" => block.notify = fields::string_list(&key, value, false)?,
                 "delegate_facts" => {}
                 _ => {
-                    let mut error = Error::parse(key_node.loc.clone(), format!("unknown block keyword '{key}'"));
+                    let mut error = Error::parse(
+                        key_node.loc.clone(),
+                        format!("unknown block keyword '{key}'"),
+                    );
                     error = match suggest::hint(&key, keywords::all(keywords::BLOCK)) {
                         Some(hint) => error.with_hint(hint),
                         None if modules::find(&key).is_some() => error.with_hint(
@@ -200,7 +223,13 @@ impl Loader {
         let mut task = Task {
             loc: node.loc.clone(),
             name: None,
-            action: Action { module: "meta", written: String::new(), args: VarMap::new(), loc: node.loc.clone(), args_loc: node.loc.clone() },
+            action: Action {
+                module: "meta",
+                written: String::new(),
+                args: VarMap::new(),
+                loc: node.loc.clone(),
+                args_loc: node.loc.clone(),
+            },
             keywords: Keywords::default(),
             when: Vec::new(),
             loop_: None,
@@ -284,11 +313,19 @@ impl Loader {
 
     fn register_name(&self, value: &Node) -> Result<String> {
         let name = fields::string("register", value)?;
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(Error::parse(value.loc.clone(), format!("'{name}' is not a valid variable name for 'register'"))
-                .with_hint("variable names use letters, digits and underscores and do not start with a digit"));
+            return Err(Error::parse(
+                value.loc.clone(),
+                format!("'{name}' is not a valid variable name for 'register'"),
+            )
+            .with_hint(
+                "variable names use letters, digits and underscores and do not start with a digit",
+            ));
         }
         Ok(name)
     }
@@ -299,17 +336,29 @@ fn set_loop(task: &mut Task, key_node: &Node, value: &Node) -> Result<()> {
     if let Some(existing) = &task.loop_ {
         return Err(Error::parse(
             key_node.loc.clone(),
-            format!("the task contains both '{}' and '{keyword}'", existing.keyword),
+            format!(
+                "the task contains both '{}' and '{keyword}'",
+                existing.keyword
+            ),
         )
         .with_hint("use only one loop keyword per task: keep `loop:` and drop the other"));
     }
-    task.loop_ = Some(TaskLoop { keyword, value: value.to_json(), loc: value.loc.clone() });
+    task.loop_ = Some(TaskLoop {
+        keyword,
+        value: value.to_json(),
+        loc: value.loc.clone(),
+    });
     Ok(())
 }
 
 fn loop_control(node: &Node) -> Result<LoopControl> {
-    let mut control =
-        LoopControl { loop_var: "item".into(), index_var: None, label: None, pause: None, extended: None };
+    let mut control = LoopControl {
+        loop_var: "item".into(),
+        index_var: None,
+        label: None,
+        pause: None,
+        extended: None,
+    };
     for (key_node, value) in fields::mapping("'loop_control'", node)? {
         let key = key_node.key_text();
         match key.as_str() {
@@ -320,11 +369,19 @@ fn loop_control(node: &Node) -> Result<LoopControl> {
             "extended" => control.extended = Some(fields::boolish(&key, value)?),
             "extended_allitems" => {}
             _ => {
-                let error = Error::parse(key_node.loc.clone(), format!("unknown loop_control keyword '{key}'"));
-                return Err(match suggest::hint(&key, keywords::LOOP_CONTROL.iter().copied()) {
-                    Some(hint) => error.with_hint(hint),
-                    None => error.with_hint(format!("loop_control accepts {}", keywords::LOOP_CONTROL.join(", "))),
-                });
+                let error = Error::parse(
+                    key_node.loc.clone(),
+                    format!("unknown loop_control keyword '{key}'"),
+                );
+                return Err(
+                    match suggest::hint(&key, keywords::LOOP_CONTROL.iter().copied()) {
+                        Some(hint) => error.with_hint(hint),
+                        None => error.with_hint(format!(
+                            "loop_control accepts {}",
+                            keywords::LOOP_CONTROL.join(", ")
+                        )),
+                    },
+                );
             }
         }
     }
@@ -335,7 +392,10 @@ fn set_action(slot: &mut Option<Action>, parsed: Action, key_node: &Node) -> Res
     if let Some(existing) = slot {
         return Err(Error::parse(
             key_node.loc.clone(),
-            format!("conflicting action statements: {}, {}", existing.written, parsed.written),
+            format!(
+                "conflicting action statements: {}, {}",
+                existing.written, parsed.written
+            ),
         )
         .with_hint("a task runs one module: split it into two tasks"));
     }
@@ -362,7 +422,9 @@ fn module_key(key_node: &Node, value: &Node, entries: &[(Node, Node)]) -> Result
 /// already has a module; otherwise it is reported as an unknown module.
 fn unknown_task_key(key_node: &Node, entries: &[(Node, Node)]) -> Error {
     let key = key_node.key_text();
-    let task_keywords: Vec<&str> = keywords::all(keywords::TASK).chain(keywords::WITH_LOOPS.iter().copied()).collect();
+    let task_keywords: Vec<&str> = keywords::all(keywords::TASK)
+        .chain(keywords::WITH_LOOPS.iter().copied())
+        .collect();
     let keyword_hint = suggest::hint(&key, task_keywords.iter().copied());
     let module_names: Vec<String> = modules::names().collect();
     let module_hint = suggest::hint(&key, module_names.iter().map(String::as_str));
@@ -371,11 +433,17 @@ fn unknown_task_key(key_node: &Node, entries: &[(Node, Node)]) -> Error {
         modules::find(&k).is_some() || k == "action" || k == "local_action"
     });
     let keyword_error = |hint: String| {
-        Error::parse(key_node.loc.clone(), format!("unknown task keyword '{key}'")).with_hint(hint)
+        Error::parse(
+            key_node.loc.clone(),
+            format!("unknown task keyword '{key}'"),
+        )
+        .with_hint(hint)
     };
     match (keyword_hint, module_hint) {
         (Some(hint), _) if has_module => keyword_error(hint),
-        (_, Some(hint)) => Error::parse(key_node.loc.clone(), format!("unknown module '{key}'")).with_hint(hint),
+        (_, Some(hint)) => {
+            Error::parse(key_node.loc.clone(), format!("unknown module '{key}'")).with_hint(hint)
+        }
         (Some(hint), None) => keyword_error(hint),
         (None, None) if has_module => keyword_error(format!(
             "'{key}' is neither a task keyword nor a module; task keywords are {}",
@@ -390,18 +458,29 @@ fn unknown_task_key(key_node: &Node, entries: &[(Node, Node)]) -> Error {
 fn action_keyword(key_node: &Node, value: &Node) -> Result<Action> {
     let (written, args_node_args) = match &value.value {
         NodeValue::String(text) => {
-            let (module, rest) = text.trim().split_once(char::is_whitespace).unwrap_or((text.trim(), ""));
+            let (module, rest) = text
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((text.trim(), ""));
             (module.to_string(), Err(rest.to_string()))
         }
         NodeValue::Map(_) => {
             let module = value.get("module").ok_or_else(|| {
-                Error::parse(value.loc.clone(), "'action' needs a 'module' key when written as a mapping")
+                Error::parse(
+                    value.loc.clone(),
+                    "'action' needs a 'module' key when written as a mapping",
+                )
             })?;
             let mut args = fields::var_map("action", value)?;
             args.remove("module");
             (fields::string("module", module)?, Ok(args))
         }
-        _ => return Err(Error::parse(value.loc.clone(), format!("'{}' must be a string or a mapping", key_node.key_text()))),
+        _ => {
+            return Err(Error::parse(
+                value.loc.clone(),
+                format!("'{}' must be a string or a mapping", key_node.key_text()),
+            ))
+        }
     };
     let spec = modules::find(&written).ok_or_else(|| {
         let names: Vec<String> = modules::names().collect();
@@ -413,9 +492,16 @@ fn action_keyword(key_node: &Node, value: &Node) -> Result<Action> {
     })?;
     let args = match args_node_args {
         Ok(args) => args,
-        Err(text) => parse_kv(&text, spec.free_form).map_err(|e| Error::parse(value.loc.clone(), e.to_string()))?,
+        Err(text) => parse_kv(&text, spec.free_form)
+            .map_err(|e| Error::parse(value.loc.clone(), e.to_string()))?,
     };
-    Ok(Action { module: spec.name, written, args, loc: key_node.loc.clone(), args_loc: value.loc.clone() })
+    Ok(Action {
+        module: spec.name,
+        written,
+        args,
+        loc: key_node.loc.clone(),
+        args_loc: value.loc.clone(),
+    })
 }
 
 /// A module's arguments: a mapping, a `k=v` string, or nothing.

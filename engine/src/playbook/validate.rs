@@ -39,7 +39,10 @@ pub fn notify_targets(play: &Play) -> Result<()> {
     let mut missing: Option<Error> = None;
     let mut check = |notify: &str, loc: &crate::location::Location| {
         if missing.is_none() && !is_templated(notify) && !known.iter().any(|k| k == notify) {
-            let error = Error::parse(loc.clone(), format!("handler '{notify}' was not found in the play's handlers or listen topics"));
+            let error = Error::parse(
+                loc.clone(),
+                format!("handler '{notify}' was not found in the play's handlers or listen topics"),
+            );
             missing = Some(match suggest::hint(notify, known.iter().map(String::as_str)) {
                 Some(hint) => error.with_hint(hint),
                 None if known.is_empty() => error.with_hint("the play has no handlers: add a `handlers:` section with a task of that name"),

@@ -18,11 +18,14 @@ pub fn parse_extra_vars(arg: &str) -> Result<VarMap> {
         return mapping_of(docs, Path::new("<extra vars>"), "inline extra vars");
     }
     if (arg.starts_with('/') || arg.starts_with('.')) && !arg.contains('=') {
-        return Err(Error::options(format!("Please prepend extra_vars filename '{arg}' with '@'"))
-            .with_hint(format!("write -e @{arg}")));
+        return Err(Error::options(format!(
+            "Please prepend extra_vars filename '{arg}' with '@'"
+        ))
+        .with_hint(format!("write -e @{arg}")));
     }
     crate::playbook::parse_kv(arg, false).map_err(|e| {
-        Error::options(format!("invalid extra vars '{arg}': {e}")).with_hint("write -e key=value, -e '{\"key\": 1}' or -e @file.yml")
+        Error::options(format!("invalid extra vars '{arg}': {e}"))
+            .with_hint("write -e key=value, -e '{\"key\": 1}' or -e @file.yml")
     })
 }
 
@@ -33,8 +36,14 @@ fn mapping_of(docs: Vec<yaml::Node>, path: &Path, what: &str) -> Result<VarMap> 
             serde_json::Value::Object(map) => vars.extend(map),
             serde_json::Value::Null => {}
             _ => {
-                return Err(Error::parse(doc.loc.clone(), format!("{what} must be a mapping of names to values, got {}", doc.kind_name()))
-                    .with_hint(format!("check {}", path.display())))
+                return Err(Error::parse(
+                    doc.loc.clone(),
+                    format!(
+                        "{what} must be a mapping of names to values, got {}",
+                        doc.kind_name()
+                    ),
+                )
+                .with_hint(format!("check {}", path.display())))
             }
         }
     }
@@ -52,21 +61,40 @@ mod tests {
         let file = dir.path().join("vars.yml");
         std::fs::write(&file, "port: 5433\nenabled: yes\n").unwrap();
         let cases = [
-            ("a=1 b='two words'".to_string(), json!({"a": "1", "b": "two words"})),
-            ("{\"a\": 1, \"b\": [1, 2]}".to_string(), json!({"a": 1, "b": [1, 2]})),
+            (
+                "a=1 b='two words'".to_string(),
+                json!({"a": "1", "b": "two words"}),
+            ),
+            (
+                "{\"a\": 1, \"b\": [1, 2]}".to_string(),
+                json!({"a": 1, "b": [1, 2]}),
+            ),
             ("{a: yes}".to_string(), json!({"a": true})),
-            (format!("@{}", file.display()), json!({"port": 5433, "enabled": true})),
+            (
+                format!("@{}", file.display()),
+                json!({"port": 5433, "enabled": true}),
+            ),
         ];
         for (arg, expected) in cases {
-            assert_eq!(serde_json::Value::Object(parse_extra_vars(&arg).unwrap()), expected, "{arg}");
+            assert_eq!(
+                serde_json::Value::Object(parse_extra_vars(&arg).unwrap()),
+                expected,
+                "{arg}"
+            );
         }
     }
 
     #[test]
     fn explains_bad_input() {
         let error = parse_extra_vars("./vars.yml").unwrap_err();
-        assert_eq!(error.to_string(), "Please prepend extra_vars filename './vars.yml' with '@'");
+        assert_eq!(
+            error.to_string(),
+            "Please prepend extra_vars filename './vars.yml' with '@'"
+        );
         assert_eq!(error.exit_code(), 5);
-        assert!(parse_extra_vars("[1, 2]").unwrap_err().to_string().contains("must be a mapping"));
+        assert!(parse_extra_vars("[1, 2]")
+            .unwrap_err()
+            .to_string()
+            .contains("must be a mapping"));
     }
 }

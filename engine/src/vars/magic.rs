@@ -38,8 +38,14 @@ pub fn magic_vars(context: &MagicContext<'_>) -> VarMap {
     let short = host.split('.').next().unwrap_or(host);
     vars.insert("inventory_hostname".into(), json!(host));
     vars.insert("inventory_hostname_short".into(), json!(short));
-    vars.insert("groups".into(), Value::Object(context.inventory.groups_map()));
-    vars.insert("group_names".into(), strings(&context.inventory.group_names(host)));
+    vars.insert(
+        "groups".into(),
+        Value::Object(context.inventory.groups_map()),
+    );
+    vars.insert(
+        "group_names".into(),
+        strings(&context.inventory.group_names(host)),
+    );
     vars.insert("ansible_play_hosts".into(), strings(context.play_hosts));
     vars.insert("ansible_play_hosts_all".into(), strings(context.play_hosts));
     vars.insert("ansible_play_batch".into(), strings(context.play_batch));
@@ -51,9 +57,15 @@ pub fn magic_vars(context: &MagicContext<'_>) -> VarMap {
     vars.insert("ansible_verbosity".into(), json!(context.verbosity));
     vars.insert("ansible_run_tags".into(), strings(context.run_tags));
     vars.insert("ansible_skip_tags".into(), strings(context.skip_tags));
-    vars.insert("ansible_version".into(), json!({"full": env!("CARGO_PKG_VERSION"), "string": env!("CARGO_PKG_VERSION")}));
+    vars.insert(
+        "ansible_version".into(),
+        json!({"full": env!("CARGO_PKG_VERSION"), "string": env!("CARGO_PKG_VERSION")}),
+    );
     vars.insert("playbook_dir".into(), json!(absolute(context.playbook_dir)));
-    vars.insert("ansible_inventory_sources".into(), strings(context.inventory_sources));
+    vars.insert(
+        "ansible_inventory_sources".into(),
+        strings(context.inventory_sources),
+    );
     if let Some(first) = context.inventory_sources.first() {
         let source = Path::new(first);
         if source.exists() {
@@ -71,13 +83,25 @@ pub fn magic_vars(context: &MagicContext<'_>) -> VarMap {
 }
 
 fn absolute(path: &Path) -> String {
-    let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// `hostvars`: every host's inventory variables (facts and set_facts join them once hosts run).
 pub fn hostvars(inventory: &Inventory) -> Value {
-    Value::Object(inventory.hosts().map(|h| (h.to_string(), Value::Object(inventory.host_vars(h)))).collect())
+    Value::Object(
+        inventory
+            .hosts()
+            .map(|h| (h.to_string(), Value::Object(inventory.host_vars(h))))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -88,7 +112,11 @@ mod tests {
     fn magic_variables_describe_host_play_and_run() {
         let dir = tempfile::tempdir().unwrap();
         let inventory_path = dir.path().join("hosts.ini");
-        std::fs::write(&inventory_path, "[db]\npg1.example.com port_var=1\npg2\n[web]\nweb1\n").unwrap();
+        std::fs::write(
+            &inventory_path,
+            "[db]\npg1.example.com port_var=1\npg2\n[web]\nweb1\n",
+        )
+        .unwrap();
         let sources = vec![inventory_path.display().to_string()];
         let inventory = Inventory::load(&sources).unwrap();
         let hosts = vec!["pg1.example.com".to_string(), "pg2".to_string()];
@@ -124,10 +152,22 @@ mod tests {
             assert_eq!(vars[name], value, "{name}");
         }
         assert_eq!(vars["groups"]["web"], json!(["web1"]));
-        assert_eq!(vars["groups"]["all"], json!(["pg1.example.com", "pg2", "web1"]));
+        assert_eq!(
+            vars["groups"]["all"],
+            json!(["pg1.example.com", "pg2", "web1"])
+        );
         let canonical_dir = std::fs::canonicalize(dir.path()).unwrap();
-        assert_eq!(vars["playbook_dir"], json!(canonical_dir.display().to_string()));
-        assert_eq!(vars["inventory_dir"], json!(canonical_dir.display().to_string()));
-        assert_eq!(hostvars(&inventory)["pg1.example.com"]["port_var"], json!(1));
+        assert_eq!(
+            vars["playbook_dir"],
+            json!(canonical_dir.display().to_string())
+        );
+        assert_eq!(
+            vars["inventory_dir"],
+            json!(canonical_dir.display().to_string())
+        );
+        assert_eq!(
+            hostvars(&inventory)["pg1.example.com"]["port_var"],
+            json!(1)
+        );
     }
 }

@@ -45,7 +45,11 @@ impl VarLayers {
     pub fn add_facts(&mut self, facts: &VarMap) -> &mut Self {
         let mut injected = VarMap::new();
         for (name, value) in facts {
-            let top_level = if name.starts_with("ansible_") { name.clone() } else { format!("ansible_{name}") };
+            let top_level = if name.starts_with("ansible_") {
+                name.clone()
+            } else {
+                format!("ansible_{name}")
+            };
             injected.insert(top_level, value.clone());
         }
         injected.insert("ansible_facts".into(), Value::Object(facts.clone()));
@@ -68,7 +72,11 @@ impl VarLayers {
 
     /// Which level a variable's value comes from, for `-vvv` explanations and tests.
     pub fn origin(&self, name: &str) -> Option<Level> {
-        self.layers.iter().filter(|(_, vars)| vars.contains_key(name)).map(|(level, _)| *level).max()
+        self.layers
+            .iter()
+            .filter(|(_, vars)| vars.contains_key(name))
+            .map(|(level, _)| *level)
+            .max()
     }
 }
 
@@ -115,7 +123,10 @@ mod tests {
     #[test]
     fn dictionaries_are_replaced_not_merged() {
         let mut layers = VarLayers::new();
-        layers.add(Level::RoleDefaults, vars(json!({"pg": {"port": 5432, "user": "postgres"}})));
+        layers.add(
+            Level::RoleDefaults,
+            vars(json!({"pg": {"port": 5432, "user": "postgres"}})),
+        );
         layers.add(Level::PlayVars, vars(json!({"pg": {"port": 5433}})));
         assert_eq!(layers.merged()["pg"], json!({"port": 5433}));
     }
@@ -125,13 +136,18 @@ mod tests {
         let mut layers = VarLayers::new();
         layers.add(Level::BlockVars, vars(json!({"a": "outer", "b": "outer"})));
         layers.add(Level::BlockVars, vars(json!({"a": "inner"})));
-        assert_eq!(Value::Object(layers.merged()), json!({"a": "inner", "b": "outer"}));
+        assert_eq!(
+            Value::Object(layers.merged()),
+            json!({"a": "inner", "b": "outer"})
+        );
     }
 
     #[test]
     fn facts_are_injected_as_ansible_variables() {
         let mut layers = VarLayers::new();
-        layers.add_facts(&vars(json!({"hostname": "db1", "ansible_distribution": "Debian"})));
+        layers.add_facts(&vars(
+            json!({"hostname": "db1", "ansible_distribution": "Debian"}),
+        ));
         let merged = layers.merged();
         assert_eq!(merged["ansible_hostname"], json!("db1"));
         assert_eq!(merged["ansible_distribution"], json!("Debian"));

@@ -52,9 +52,16 @@ impl Builder<'_> {
         let mut error_loc = self.loc(*error.marker());
         if info.contains("tab") {
             // The scanner notices a tab late (after the previous value); point at the indenting tab itself.
-            let indented_with_tab = self.text.lines().enumerate().skip(error_loc.line.saturating_sub(1)).find(|(_, l)| {
-                l.chars().take_while(|c| c.is_whitespace()).any(|c| c == '\t')
-            });
+            let indented_with_tab = self
+                .text
+                .lines()
+                .enumerate()
+                .skip(error_loc.line.saturating_sub(1))
+                .find(|(_, l)| {
+                    l.chars()
+                        .take_while(|c| c.is_whitespace())
+                        .any(|c| c == '\t')
+                });
             if let Some((index, line)) = indented_with_tab {
                 error_loc.line = index + 1;
                 error_loc.column = line.chars().position(|c| c == '\t').unwrap_or(0) + 1;
