@@ -30,6 +30,12 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     for playbook in &playbooks {
         inventory.add_playbook_vars_dirs(&playbook.dir())?;
     }
+    let templar = crate::template::Templar::new(crate::template::TemplarOptions::default());
+    for playbook in &playbooks {
+        for play in &playbook.plays {
+            crate::playbook::validate_templates(play, &templar)?;
+        }
+    }
     let listing = args.list_hosts || args.list_tasks || args.list_tags;
     if args.syntax_check && !listing {
         for playbook in &playbooks {

@@ -18,4 +18,4 @@ pub use loader::Playbook;
 pub use play::Play;
 pub use role::Role;
 pub use task::{Action, Block, BlockOrigin, LoopControl, Task, TaskItem, TaskLoop};
-pub use validate::each_task;
+pub use validate::{each_task, templates as validate_templates};

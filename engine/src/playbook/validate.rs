@@ -78,3 +78,95 @@ fn each_block_notify(items: &[TaskItem], check: &mut dyn FnMut(&str, &crate::loc
         }
     }
 }
+
+/// Every templated string of the play compiles: conditions, names, module arguments, loops and vars.
+/// Run by `--syntax-check` and before a run, so a typo in a template fails before any host is touched.
+pub fn templates(play: &Play, templar: &crate::template::Templar) -> Result<()> {
+    let mut first_error: Option<Error> = None;
+    let mut check = |text: &str, bare_expression: bool, loc: &crate::location::Location| {
+        if first_error.is_some() {
+            return;
+        }
+        let source = if bare_expression && !is_templated(text) {
+            format!("{{{{ {text} }}}}")
+        } else {
+            text.to_string()
+        };
+        if !is_templated(&source) {
+            return;
+        }
+        if let Err(error) = templar.check_syntax(&source) {
+            let detail = error.to_string();
+            let message = if detail.starts_with("template syntax error") {
+                detail
+            } else {
+                format!("template syntax error: {detail}")
+            };
+            first_error = Some(
+                Error::parse(loc.clone(), message)
+                    .with_hint("check the Jinja expression: balanced brackets and quotes, and operators between names"),
+            );
+        }
+    };
+    let conditions =
+        |list: &[super::Condition],
+         check: &mut dyn FnMut(&str, bool, &crate::location::Location)| {
+            for condition in list {
+                check(&condition.expr, true, &condition.loc);
+            }
+        };
+    conditions(&play.import_when, &mut check);
+    let mut blocks: Vec<&super::task::Block> = Vec::new();
+    for (_, section) in play.sections() {
+        collect_blocks(section, &mut blocks);
+    }
+    collect_blocks(&play.handlers, &mut blocks);
+    for block in blocks {
+        conditions(&block.when, &mut check);
+    }
+    let mut visit = |task: &super::task::Task| {
+        conditions(&task.when, &mut check);
+        conditions(&task.changed_when, &mut check);
+        conditions(&task.failed_when, &mut check);
+        conditions(&task.until, &mut check);
+        if let Some(name) = &task.name {
+            check(name, false, &task.loc);
+        }
+        let mut strings = Vec::new();
+        collect_strings(
+            &serde_json::Value::Object(task.action.args.clone()),
+            &mut strings,
+        );
+        if let Some(task_loop) = &task.loop_ {
+            collect_strings(&task_loop.value, &mut strings);
+        }
+        for text in strings {
+            check(&text, false, &task.action.args_loc);
+        }
+    };
+    for (_, section) in play.sections() {
+        each_task(section, &mut visit);
+    }
+    each_task(&play.handlers, &mut visit);
+    first_error.map_or(Ok(()), Err)
+}
+
+fn collect_blocks<'a>(items: &'a [TaskItem], out: &mut Vec<&'a super::task::Block>) {
+    for item in items {
+        if let TaskItem::Block(block) = item {
+            out.push(block);
+            collect_blocks(&block.block, out);
+            collect_blocks(&block.rescue, out);
+            collect_blocks(&block.always, out);
+        }
+    }
+}
+
+fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}

@@ -1,0 +1,268 @@
+//! Variables templated on access.
+//!
+//! Ansible stores variables raw and templates a value only when a template reads it, so
+//! `b: "{{ a }}-x"` sees whatever `a` is at that moment and unused variables that would fail never
+//! do. [`LazyVars`] wraps the raw map as a minijinja object whose lookups template strings (natively
+//! for single expressions) and wrap nested maps and lists in objects that do the same.
+
+use super::native::{self, contains_template};
+use super::{is_templated, Core, VarMap};
+use minijinja::value::{Enumerator, Object, ObjectRepr, Serde, Value};
+use minijinja::{Error, ErrorKind};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+
+/// The name under which the variables object is reachable from filters and lookups (through
+/// `State::lookup`), e.g. to render `lookup('template')` with the caller's variables.
+pub(crate) const VARS_KEY: &str = "__ply_vars__";
+
+/// One templating call's view of the variables. The object graph can form reference cycles
+/// (cached values that point back at the root), so the scope clears the caches when done.
+pub(crate) struct Scope {
+    root: Arc<LazyVars>,
+}
+
+impl Scope {
+    pub(crate) fn new(core: &Arc<Core>, vars: &VarMap) -> Scope {
+        Scope {
+            root: LazyVars::new(core.clone(), Arc::new(vars.clone())),
+        }
+    }
+
+    pub(crate) fn context(&self) -> Value {
+        Value::from_dyn_object(self.root.clone())
+    }
+
+    pub(crate) fn finish(self) {
+        self.root
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+pub(crate) struct LazyVars {
+    core: Arc<Core>,
+    vars: Arc<VarMap>,
+    me: Weak<LazyVars>,
+    cache: Mutex<HashMap<String, Value>>,
+    guard: Guard,
+}
+
+impl std::fmt::Debug for LazyVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyVars")
+            .field("vars", &self.vars.len())
+            .finish()
+    }
+}
+
+impl LazyVars {
+    pub(crate) fn new(core: Arc<Core>, vars: Arc<VarMap>) -> Arc<LazyVars> {
+        Arc::new_cyclic(|me| LazyVars {
+            core,
+            vars,
+            me: me.clone(),
+            cache: Mutex::new(HashMap::new()),
+            guard: Guard::default(),
+        })
+    }
+}
+
+impl Object for LazyVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
+            return Some(hit.clone());
+        }
+        let Some(raw) = self.vars.get(name) else {
+            // Ansible's `vars` magic variable: all variables, templated on access.
+            return (name == VARS_KEY || name == "vars")
+                .then(|| Value::from_dyn_object(self.clone()));
+        };
+        let value = resolve(&self.core, &self.me, raw, &self.guard, name);
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), value.clone());
+        Some(value)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.vars.keys().map(|k| Value::from(k.as_str())).collect())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.vars.len())
+    }
+}
+
+/// Remembers which keys of one container are being templated right now, to turn
+/// `a: "{{ a }}"` into an error rather than a stack overflow.
+#[derive(Default)]
+struct Guard {
+    active: Mutex<HashSet<String>>,
+}
+
+impl Guard {
+    fn enter(&self, key: &str) -> bool {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned())
+    }
+
+    fn leave(&self, key: &str) {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
+/// Turns one raw value into a template value, templating what needs templating.
+fn resolve(
+    core: &Arc<Core>,
+    root: &Weak<LazyVars>,
+    raw: &serde_json::Value,
+    guard: &Guard,
+    key: &str,
+) -> Value {
+    match raw {
+        serde_json::Value::String(s) if is_templated(s) => {
+            let Some(root) = root.upgrade() else {
+                return Value::UNDEFINED;
+            };
+            if !guard.enter(key) {
+                return Value::from(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("recursive loop detected in template string: {s}"),
+                ));
+            }
+            let result = native::eval_string(&core.env, s, Value::from_dyn_object(root));
+            guard.leave(key);
+            match result {
+                Ok(value) => value,
+                Err(err) => Value::from(nested_error(err, s)),
+            }
+        }
+        serde_json::Value::Object(_) if contains_template(raw) => {
+            Value::from_object(LazyNode::new(core, root, raw))
+        }
+        serde_json::Value::Array(items) if contains_template(raw) => Value::from_object(
+            LazyNode::new(core, root, &serde_json::Value::Array(items.clone())),
+        ),
+        other => Value::from(Serde(other)),
+    }
+}
+
+/// Keeps the innermost, most specific message when a variable's own template fails.
+fn nested_error(err: Error, source: &str) -> Error {
+    let message = super::errors::describe(&err, source);
+    if message.contains("recursive loop detected") {
+        return Error::new(ErrorKind::InvalidOperation, message);
+    }
+    Error::new(err.kind(), message)
+}
+
+/// A nested map or list that contains templated strings.
+struct LazyNode {
+    core: Arc<Core>,
+    root: Weak<LazyVars>,
+    raw: serde_json::Value,
+    cache: Mutex<HashMap<String, Value>>,
+    guard: Guard,
+}
+
+impl std::fmt::Debug for LazyNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyNode").finish_non_exhaustive()
+    }
+}
+
+impl LazyNode {
+    fn new(core: &Arc<Core>, root: &Weak<LazyVars>, raw: &serde_json::Value) -> LazyNode {
+        LazyNode {
+            core: core.clone(),
+            root: root.clone(),
+            raw: raw.clone(),
+            cache: Mutex::new(HashMap::new()),
+            guard: Guard::default(),
+        }
+    }
+
+    fn child(&self, cache_key: String, raw: &serde_json::Value) -> Value {
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&cache_key)
+        {
+            return hit.clone();
+        }
+        let value = resolve(&self.core, &self.root, raw, &self.guard, &cache_key);
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cache_key, value.clone());
+        value
+    }
+}
+
+impl Object for LazyNode {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        match self.raw {
+            serde_json::Value::Array(_) => ObjectRepr::Seq,
+            _ => ObjectRepr::Map,
+        }
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match &self.raw {
+            serde_json::Value::Object(map) => {
+                let name = key.as_str()?;
+                let raw = map.get(name)?;
+                Some(self.child(name.to_owned(), raw))
+            }
+            serde_json::Value::Array(items) => {
+                let index = key.as_i64()?;
+                let index = if index < 0 {
+                    items.len() as i64 + index
+                } else {
+                    index
+                };
+                let raw = items.get(usize::try_from(index).ok()?)?;
+                Some(self.child(index.to_string(), raw))
+            }
+            _ => None,
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        match &self.raw {
+            serde_json::Value::Object(map) => {
+                Enumerator::Values(map.keys().map(|k| Value::from(k.as_str())).collect())
+            }
+            serde_json::Value::Array(items) => Enumerator::Seq(items.len()),
+            _ => Enumerator::Empty,
+        }
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        match &self.raw {
+            serde_json::Value::Object(map) => Some(map.len()),
+            serde_json::Value::Array(items) => Some(items.len()),
+            _ => None,
+        }
+    }
+}
