@@ -54,6 +54,13 @@ impl Ply {
         Ply::default()
     }
 
+    /// `ply run site.yml -i ../inventory.ini` inside a good-corpus case folder; add the options to test.
+    pub fn corpus_case(dir: impl Into<PathBuf>) -> Self {
+        Ply::new()
+            .args(["run", "site.yml", "-i", "../inventory.ini"])
+            .current_dir(dir)
+    }
+
     pub fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -119,23 +119,13 @@ fn bad_options_exit_5_like_ansible_playbook() {
 #[test]
 fn list_hosts_honours_limit() {
     let dir = tests_dir().join("corpus/good/pg_primary");
-    let all = Ply::new()
-        .args(["run", "site.yml", "-i", "../inventory.ini", "--list-hosts"])
-        .current_dir(&dir)
+    let all = Ply::corpus_case(&dir)
+        .args(["--list-hosts"])
         .run()
         .success();
     assert!(all.stdout.contains("    hosts ("), "{}", all.stdout);
-    let limited = Ply::new()
-        .args([
-            "run",
-            "site.yml",
-            "-i",
-            "../inventory.ini",
-            "--list-hosts",
-            "--limit",
-            "nomatch-*",
-        ])
-        .current_dir(&dir)
+    let limited = Ply::corpus_case(&dir)
+        .args(["--list-hosts", "--limit", "nomatch-*"])
         .run()
         .success();
     assert!(
@@ -148,35 +138,16 @@ fn list_hosts_honours_limit() {
 #[test]
 fn tag_selection_narrows_list_tasks() {
     let dir = tests_dir().join("corpus/good/tags_blocks");
-    let all = Ply::new()
-        .args(["run", "site.yml", "-i", "../inventory.ini", "--list-tasks"])
-        .current_dir(&dir)
+    let all = Ply::corpus_case(&dir)
+        .args(["--list-tasks"])
         .run()
         .success();
-    let tagged = Ply::new()
-        .args([
-            "run",
-            "site.yml",
-            "-i",
-            "../inventory.ini",
-            "--list-tasks",
-            "-t",
-            "restart",
-        ])
-        .current_dir(&dir)
+    let tagged = Ply::corpus_case(&dir)
+        .args(["--list-tasks", "-t", "restart"])
         .run()
         .success();
-    let skipped = Ply::new()
-        .args([
-            "run",
-            "site.yml",
-            "-i",
-            "../inventory.ini",
-            "--list-tasks",
-            "--skip-tags",
-            "restart",
-        ])
-        .current_dir(&dir)
+    let skipped = Ply::corpus_case(&dir)
+        .args(["--list-tasks", "--skip-tags", "restart"])
         .run()
         .success();
     let count = |s: &str| {

@@ -26,15 +26,8 @@ fn good_playbooks_pass_syntax_check_and_list_like_ansible() {
         cases.len()
     );
     for dir in &cases {
-        Ply::new()
-            .args([
-                "run",
-                "site.yml",
-                "-i",
-                "../inventory.ini",
-                "--syntax-check",
-            ])
-            .current_dir(dir)
+        Ply::corpus_case(dir)
+            .args(["--syntax-check"])
             .run()
             .success()
             .stdout_eq("\nplaybook: site.yml\n");
@@ -44,9 +37,8 @@ fn good_playbooks_pass_syntax_check_and_list_like_ansible() {
             ("--list-hosts", "expected-list-hosts.txt"),
         ] {
             if let Ok(expected) = fs::read_to_string(dir.join(expected_file)) {
-                Ply::new()
-                    .args(["run", "site.yml", "-i", "../inventory.ini", option])
-                    .current_dir(dir)
+                Ply::corpus_case(dir)
+                    .args([option])
                     .run()
                     .success()
                     .stdout_eq(&expected);

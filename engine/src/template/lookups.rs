@@ -56,22 +56,23 @@ fn call(
     force_list: bool,
 ) -> Result<Value, Error> {
     let wantlist = force_list || kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let on_error =
-        match kwargs
-            .get::<Option<String>>("errors")?
-            .as_deref()
-            .unwrap_or("strict")
-        {
-            "strict" => OnError::Strict,
-            "warn" => OnError::Warn,
-            "ignore" => OnError::Ignore,
-            other => return Err(Error::new(
+    let on_error = match kwargs
+        .get::<Option<String>>("errors")?
+        .as_deref()
+        .unwrap_or("strict")
+    {
+        "strict" => OnError::Strict,
+        "warn" => OnError::Warn,
+        "ignore" => OnError::Ignore,
+        other => {
+            return Err(Error::new(
                 ErrorKind::InvalidOperation,
                 format!(
                     "Invalid value '{other}' for errors, valid values are strict, warn and ignore"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let result = run_plugin(state, options, name, &terms, &kwargs).and_then(|r| {
         kwargs.assert_all_used()?;
         Ok(r)

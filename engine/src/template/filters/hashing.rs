@@ -69,17 +69,18 @@ fn password_hash(
     let rounds = kwargs.get::<Option<u32>>("rounds")?;
     let salt_size = kwargs.get::<Option<usize>>("salt_size")?;
     kwargs.assert_all_used()?;
-    let (ident, sha512) =
-        match hashtype.as_str() {
-            "sha512" | "sha512_crypt" => ("6", true),
-            "sha256" | "sha256_crypt" => ("5", false),
-            other => return Err(Error::new(
+    let (ident, sha512) = match hashtype.as_str() {
+        "sha512" | "sha512_crypt" => ("6", true),
+        "sha256" | "sha256_crypt" => ("5", false),
+        other => {
+            return Err(Error::new(
                 ErrorKind::InvalidOperation,
                 format!(
                     "password_hash: unsupported hash type '{other}' (supported: sha512, sha256)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let salt = salt.unwrap_or_else(|| random_salt(salt_size.unwrap_or(16)));
     if let Some(bad) = salt
         .chars()
