@@ -174,3 +174,32 @@ fn tag_selection_narrows_list_tasks() {
         skipped.stdout
     );
 }
+
+#[test]
+fn templated_hosts_use_extra_vars() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("site.yml"),
+        "- hosts: \"{{ target | default('web') }}\"\n  tasks:\n    - ping:\n",
+    )
+    .unwrap();
+    let inventory = tests_dir().join("corpus/good/inventory.ini");
+    let inventory = inventory.to_str().unwrap();
+    let hosts = |extra: &[&str]| {
+        let outcome = Ply::new()
+            .args(["run", "site.yml", "-i", inventory, "--list-hosts"])
+            .args(extra)
+            .current_dir(dir.path())
+            .run()
+            .success();
+        outcome
+            .stdout
+            .lines()
+            .skip_while(|l| !l.contains("hosts ("))
+            .skip(1)
+            .map(|l| l.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hosts(&[]), ["web1", "web2"]);
+    assert_eq!(hosts(&["-e", "target=db_primary"]), ["pg1"]);
+}

@@ -55,7 +55,15 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         };
         for playbook in &playbooks {
             let mut hosts_of = |play: &crate::playbook::Play| {
-                play_hosts(&inventory, &play.hosts, args.limit.as_deref())
+                // `hosts: "{{ target | default('all') }}"` is templated with extra vars, as Ansible does.
+                let pattern = if crate::template::is_templated(&play.hosts) {
+                    templar
+                        .render_str(&play.hosts, &extra_vars)
+                        .map_err(|e| e.at(&play.loc))?
+                } else {
+                    play.hosts.clone()
+                };
+                play_hosts(&inventory, &pattern, args.limit.as_deref())
             };
             print!(
                 "{}",
@@ -87,19 +95,12 @@ pub(super) fn inventory_sources(args: &RunArgs) -> Vec<String> {
     }
 }
 
-/// The hosts a play runs on: its pattern, narrowed by `--limit`, in inventory order.
+/// The hosts a play runs on: its pattern, narrowed by `--limit` (`@retry-file` names are relative to where
+/// ply runs), in inventory order.
 fn play_hosts(inventory: &Inventory, pattern: &str, limit: Option<&str>) -> Result<Vec<String>> {
-    let matched = inventory.hosts_matching(pattern)?;
+    let matched = inventory.hosts_matching_limited(pattern, limit, std::path::Path::new("."))?;
     for warning in &matched.warnings {
         eprintln!("[WARNING]: {warning}");
     }
-    let Some(limit) = limit else {
-        return Ok(matched.hosts);
-    };
-    let allowed = inventory.hosts_matching(limit)?;
-    Ok(matched
-        .hosts
-        .into_iter()
-        .filter(|h| allowed.hosts.contains(h))
-        .collect())
+    Ok(matched.hosts)
 }
