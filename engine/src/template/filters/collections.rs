@@ -100,6 +100,10 @@ fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
     Ok(from_json(&serde_json::Value::Object(result)))
 }
 
+fn python_type(value: &Value) -> String {
+    to_json(value).map_or_else(|_| "undefined".to_owned(), |j| format!("<class '{}'>", json_type(&j)))
+}
+
 fn json_type(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "NoneType",
@@ -170,13 +174,16 @@ fn dict2items(dict: Value, key_name: Option<String>, value_name: Option<String>,
     if dict.kind() != ValueKind::Map {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("dict2items requires a dictionary, got {} instead.", dict.kind()),
+            format!("dict2items requires a dictionary, got {} instead.", python_type(&dict)),
         ));
     }
     let mut out = Vec::new();
     for key in dict.try_iter()? {
         let value = dict.get_item(&key)?;
-        out.push(Value::from_iter([(key_name.clone(), key), (value_name.clone(), value)]));
+        let mut item = serde_json::Map::new();
+        item.insert(key_name.clone(), to_json(&key)?);
+        item.insert(value_name.clone(), to_json(&value)?);
+        out.push(from_json(&serde_json::Value::Object(item)));
     }
     Ok(Value::from(out))
 }
@@ -186,10 +193,10 @@ fn items2dict(list: Value, key_name: Option<String>, value_name: Option<String>,
     if !matches!(list.kind(), ValueKind::Seq | ValueKind::Iterable) {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("items2dict requires a list, got {} instead.", list.kind()),
+            format!("items2dict requires a list, got {} instead.", python_type(&list)),
         ));
     }
-    let mut out = indexmap::IndexMap::new();
+    let mut out = serde_json::Map::new();
     for item in list.try_iter()? {
         let key = item.get_attr(&key_name)?;
         let value = item.get_attr(&value_name)?;
@@ -199,9 +206,13 @@ fn items2dict(list: Value, key_name: Option<String>, value_name: Option<String>,
                 format!("items2dict requires each element to have '{key_name}' and '{value_name}' keys"),
             ));
         }
-        out.insert(key, value);
+        let key = match key.as_str() {
+            Some(s) => s.to_owned(),
+            None => super::python_str(&key),
+        };
+        out.insert(key, to_json(&value)?);
     }
-    Ok(Value::from_iter(out))
+    Ok(from_json(&serde_json::Value::Object(out)))
 }
 
 /// `flatten(levels=None, skip_nulls=True)`.

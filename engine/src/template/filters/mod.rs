@@ -27,7 +27,7 @@ pub(crate) const NAMES: &[&str] = &[
     "items", "reverse", "trim", "join", "split", "lines", "round", "abs", "attr", "first", "last", "min",
     "max", "sort", "list", "batch", "slice", "sum", "indent", "select", "reject", "selectattr",
     "rejectattr", "map", "groupby", "unique", "chain", "zip", "pprint", "format", "tojson", "urlencode",
-    "truncate", "wordcount", "center",
+    "truncate", "wordcount",
 ];
 
 pub(crate) fn register(env: &mut Environment<'static>) {
