@@ -18,7 +18,9 @@ fn templar() -> Templar {
 #[test]
 fn template_value_keeps_native_types() {
     let t = templar();
-    let v = vars(json!({"ports": [80, 443], "port": 8080, "ratio": 0.5, "on": true, "cfg": {"a": "{{ port }}"}}));
+    let v = vars(
+        json!({"ports": [80, 443], "port": 8080, "ratio": 0.5, "on": true, "cfg": {"a": "{{ port }}"}}),
+    );
     let cases = [
         (json!("{{ ports }}"), json!([80, 443])),
         (json!("{{ 3 }}"), json!(3)),
@@ -38,7 +40,11 @@ fn template_value_keeps_native_types() {
         ),
     ];
     for (input, expected) in cases {
-        assert_eq!(t.template_value(&input, &v).unwrap(), expected, "input {input}");
+        assert_eq!(
+            t.template_value(&input, &v).unwrap(),
+            expected,
+            "input {input}"
+        );
     }
 }
 
@@ -52,7 +58,12 @@ fn template_value_leaves_untemplated_values_alone() {
 #[test]
 fn omit_survives_native_evaluation() {
     let t = templar();
-    let out = t.template_value(&json!({"mode": "{{ mode | default(omit) }}"}), &VarMap::new()).unwrap();
+    let out = t
+        .template_value(
+            &json!({"mode": "{{ mode | default(omit) }}"}),
+            &VarMap::new(),
+        )
+        .unwrap();
     assert_eq!(out, json!({"mode": omit_token()}));
 }
 
@@ -80,7 +91,11 @@ fn eval_condition_follows_ansible() {
         ("", true),
     ];
     for (expr, expected) in cases {
-        assert_eq!(t.eval_condition(expr, &v).unwrap(), expected, "condition {expr:?}");
+        assert_eq!(
+            t.eval_condition(expr, &v).unwrap(),
+            expected,
+            "condition {expr:?}"
+        );
     }
 }
 
@@ -88,9 +103,18 @@ fn eval_condition_follows_ansible() {
 fn eval_condition_errors_name_the_variable() {
     let t = templar();
     let v = vars(json!({"a": 1}));
-    for expr in ["missing", "not missing", "a == 1 and missing", "missing == 1"] {
+    for expr in [
+        "missing",
+        "not missing",
+        "a == 1 and missing",
+        "missing == 1",
+    ] {
         let err = t.eval_condition(expr, &v).unwrap_err();
-        assert_eq!(err.to_string(), "'missing' is undefined", "condition {expr:?}");
+        assert_eq!(
+            err.to_string(),
+            "'missing' is undefined",
+            "condition {expr:?}"
+        );
     }
 }
 
@@ -98,9 +122,16 @@ fn eval_condition_errors_name_the_variable() {
 fn eval_expr_returns_native_values() {
     let t = templar();
     let v = vars(json!({"users": [{"name": "a"}, {"name": "b"}]}));
-    assert_eq!(t.eval_expr("users | map(attribute='name') | list", &v).unwrap(), json!(["a", "b"]));
+    assert_eq!(
+        t.eval_expr("users | map(attribute='name') | list", &v)
+            .unwrap(),
+        json!(["a", "b"])
+    );
     assert_eq!(t.eval_expr("{{ users | length }}", &v).unwrap(), json!(2));
-    assert_eq!(t.eval_expr("nope", &v).unwrap_err().to_string(), "'nope' is undefined");
+    assert_eq!(
+        t.eval_expr("nope", &v).unwrap_err().to_string(),
+        "'nope' is undefined"
+    );
 }
 
 #[test]
@@ -118,7 +149,11 @@ fn render_str_keeps_trailing_newlines_and_trims_blocks() {
     let v = vars(json!({"xs": [1, 2]}));
     assert_eq!(t.render_str("a\n", &v).unwrap(), "a\n");
     assert_eq!(t.render_str("a\n\n", &v).unwrap(), "a\n\n");
-    assert_eq!(t.render_str("{% for x in xs %}\n{{ x }}\n{% endfor %}\n", &v).unwrap(), "1\n2\n");
+    assert_eq!(
+        t.render_str("{% for x in xs %}\n{{ x }}\n{% endfor %}\n", &v)
+            .unwrap(),
+        "1\n2\n"
+    );
 }
 
 #[test]

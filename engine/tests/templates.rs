@@ -9,7 +9,9 @@ use std::path::Path;
 
 fn templar() -> Templar {
     let inputs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/template-inputs");
-    Templar::new(TemplarOptions { search_path: vec![inputs] })
+    Templar::new(TemplarOptions {
+        search_path: vec![inputs],
+    })
 }
 
 fn show_error(err: &engine::Error) -> String {
@@ -32,7 +34,9 @@ fn render() {
     let templar = templar();
     insta::glob!("template-inputs/*.txt", |path| {
         let contents = std::fs::read_to_string(path).unwrap();
-        let (context, template) = contents.split_once("\n---\n").expect("context, '---' line, template");
+        let (context, template) = contents
+            .split_once("\n---\n")
+            .expect("context, '---' line, template");
         let vars: VarMap = serde_yaml::from_str(context).expect("context is a YAML/JSON mapping");
         let name = path.file_name().unwrap().to_string_lossy();
         let output = if name.starts_with("native-") {

@@ -18,10 +18,12 @@ pub(crate) fn to_json(value: &Value) -> Result<serde_json::Value, Error> {
         ValueKind::None => serde_json::Value::Null,
         ValueKind::Bool => serde_json::Value::Bool(value.is_true()),
         ValueKind::Number => number_to_json(value),
-        ValueKind::String => serde_json::Value::String(value.as_str().unwrap_or_default().to_owned()),
-        ValueKind::Bytes => {
-            serde_json::Value::String(String::from_utf8_lossy(value.as_bytes().unwrap_or_default()).into_owned())
+        ValueKind::String => {
+            serde_json::Value::String(value.as_str().unwrap_or_default().to_owned())
         }
+        ValueKind::Bytes => serde_json::Value::String(
+            String::from_utf8_lossy(value.as_bytes().unwrap_or_default()).into_owned(),
+        ),
         ValueKind::Map => {
             let mut out = serde_json::Map::new();
             for key in value.try_iter()? {
@@ -65,7 +67,8 @@ fn number_to_json(value: &Value) -> serde_json::Value {
         }
     }
     match f64::try_from(value.clone()) {
-        Ok(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Ok(f) => serde_json::Number::from_f64(f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Err(_) => serde_json::Value::Null,
     }
 }

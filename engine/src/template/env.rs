@@ -21,20 +21,35 @@ pub(crate) fn build(
         .trim_blocks(overrides.trim_blocks.unwrap_or(true))
         .lstrip_blocks(overrides.lstrip_blocks.unwrap_or(false))
         .keep_trailing_newline(overrides.keep_trailing_newline.unwrap_or(true));
-    let pick = |value: &Option<String>, default: &'static str| value.clone().unwrap_or_else(|| default.to_owned());
+    let pick = |value: &Option<String>, default: &'static str| {
+        value.clone().unwrap_or_else(|| default.to_owned())
+    };
     if overrides.block != (None, None) {
-        syntax.block_delimiters(pick(&overrides.block.0, "{%"), pick(&overrides.block.1, "%}"));
+        syntax.block_delimiters(
+            pick(&overrides.block.0, "{%"),
+            pick(&overrides.block.1, "%}"),
+        );
     }
     if overrides.variable != (None, None) {
-        syntax.variable_delimiters(pick(&overrides.variable.0, "{{"), pick(&overrides.variable.1, "}}"));
+        syntax.variable_delimiters(
+            pick(&overrides.variable.0, "{{"),
+            pick(&overrides.variable.1, "}}"),
+        );
     }
     if overrides.comment != (None, None) {
-        syntax.comment_delimiters(pick(&overrides.comment.0, "{#"), pick(&overrides.comment.1, "#}"));
+        syntax.comment_delimiters(
+            pick(&overrides.comment.0, "{#"),
+            pick(&overrides.comment.1, "#}"),
+        );
     }
     env.set_syntax(syntax.build()?);
     // Chainable keeps `a.b is defined` and `a.b | default(x)` working; the formatter makes
     // printing an undefined value an error, which is what StrictUndefined does for Ansible.
-    env.set_undefined_behavior(if strict { UndefinedBehavior::Strict } else { UndefinedBehavior::Chainable });
+    env.set_undefined_behavior(if strict {
+        UndefinedBehavior::Strict
+    } else {
+        UndefinedBehavior::Chainable
+    });
     env.set_formatter(format_value);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_debug(true);
@@ -68,16 +83,26 @@ fn format_value(
     }
     if value.kind() == minijinja::value::ValueKind::Number && !value.is_integer() {
         if let Ok(f) = f64::try_from(value.clone()) {
-            return out.write_str(&filters::python_float(f)).map_err(Error::from);
+            return out
+                .write_str(&filters::python_float(f))
+                .map_err(Error::from);
         }
     }
     if value.kind() == minijinja::value::ValueKind::Bool {
-        return out.write_str(if value.is_true() { "True" } else { "False" }).map_err(Error::from);
+        return out
+            .write_str(if value.is_true() { "True" } else { "False" })
+            .map_err(Error::from);
     }
-    if !value.is_safe() && matches!(value.kind(), minijinja::value::ValueKind::Map | minijinja::value::ValueKind::Seq)
+    if !value.is_safe()
+        && matches!(
+            value.kind(),
+            minijinja::value::ValueKind::Map | minijinja::value::ValueKind::Seq
+        )
     {
         // Containers print as Python reprs ({'a': 1}, ['x', True]) like Jinja2 does.
-        return out.write_str(&filters::python_repr(value)).map_err(Error::from);
+        return out
+            .write_str(&filters::python_repr(value))
+            .map_err(Error::from);
     }
     minijinja::escape_formatter(out, state, value)
 }
@@ -86,7 +111,10 @@ fn format_value(
 fn load_template(search_path: &[PathBuf], name: &str) -> Result<Option<String>, Error> {
     match find_file(search_path, name, "templates") {
         Some(path) => std::fs::read_to_string(&path).map(Some).map_err(|e| {
-            Error::new(ErrorKind::InvalidOperation, format!("could not read template {}: {e}", path.display()))
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("could not read template {}: {e}", path.display()),
+            )
         }),
         None => Ok(None),
     }

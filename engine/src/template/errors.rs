@@ -31,7 +31,11 @@ fn take_mandatory_failure() -> bool {
 pub(crate) fn convert(err: minijinja::Error, source: &str, vars: &VarMap) -> Error {
     let message = describe_with(&err, source, Some(vars));
     let hint = hint_for(&err);
-    Error::Template { location: None, message, hint }
+    Error::Template {
+        location: None,
+        message,
+        hint,
+    }
 }
 
 /// The message for `err`, without access to the variables.
@@ -43,18 +47,23 @@ fn describe_with(err: &minijinja::Error, source: &str, vars: Option<&VarMap>) ->
     let mandatory = take_mandatory_failure();
     let detail = err.detail().unwrap_or_default();
     // Messages we produced ourselves in nested templating are already final.
-    if detail.starts_with('\'') && (detail.contains("' is undefined") || detail.contains("' has no attribute '"))
+    if detail.starts_with('\'')
+        && (detail.contains("' is undefined") || detail.contains("' has no attribute '"))
         || detail.starts_with("recursive loop detected")
     {
         return detail.to_owned();
     }
-    let undefined = undefined_name(detail).map(|expr| undefined_message(&expr)).or_else(|| {
-        (err.kind() == ErrorKind::UndefinedError)
-            .then(|| vars.and_then(|vars| first_missing(source, vars)))
-            .flatten()
-    });
+    let undefined = undefined_name(detail)
+        .map(|expr| undefined_message(&expr))
+        .or_else(|| {
+            (err.kind() == ErrorKind::UndefinedError)
+                .then(|| vars.and_then(|vars| first_missing(source, vars)))
+                .flatten()
+        });
     if mandatory {
-        let name = undefined_name(detail).or_else(|| span_expression(err, source)).unwrap_or_default();
+        let name = undefined_name(detail)
+            .or_else(|| span_expression(err, source))
+            .unwrap_or_default();
         return format!("Mandatory variable '{name}' not defined.");
     }
     if let Some(message) = undefined {
@@ -68,11 +77,15 @@ fn describe_with(err: &minijinja::Error, source: &str, vars: Option<&VarMap>) ->
     }
     let mut message = match (err.kind(), err.detail()) {
         (ErrorKind::SyntaxError, Some(detail)) => format!("template syntax error: {detail}"),
-        (ErrorKind::UnknownFilter, Some(_)) => format!("no filter named '{}'", unknown_name(detail)),
+        (ErrorKind::UnknownFilter, Some(_)) => {
+            format!("no filter named '{}'", unknown_name(detail))
+        }
         (ErrorKind::UnknownTest, Some(_)) => format!("no test named '{}'", unknown_name(detail)),
         (ErrorKind::UnknownFunction, Some(d)) if d.starts_with("lookup plugin") => d.to_owned(),
         (ErrorKind::UnknownFunction, Some(_)) => format!("'{}' is undefined", unknown_name(detail)),
-        (ErrorKind::InvalidOperation | ErrorKind::UndefinedError, Some(detail)) => detail.to_owned(),
+        (ErrorKind::InvalidOperation | ErrorKind::UndefinedError, Some(detail)) => {
+            detail.to_owned()
+        }
         (kind, Some(detail)) => format!("{kind}: {detail}"),
         (kind, None) => kind.to_string(),
     };
@@ -100,7 +113,10 @@ fn unknown_name(detail: &str) -> &str {
 /// The expression around an error's span, without its `{{ }}`.
 fn span_expression(err: &minijinja::Error, source: &str) -> Option<String> {
     let text = source.get(err.range()?)?.trim();
-    let text = text.strip_prefix("{{").and_then(|t| t.strip_suffix("}}")).unwrap_or(text);
+    let text = text
+        .strip_prefix("{{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .unwrap_or(text);
     let text = text.trim_matches(['-', '+']).trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -179,7 +195,14 @@ fn referenced(source: &str) -> Vec<String> {
         }
     };
     let mut names: Vec<String> = names.into_iter().collect();
-    names.sort_by_key(|n| (source.find(n.split('.').next().unwrap_or(n)).unwrap_or(usize::MAX), n.clone()));
+    names.sort_by_key(|n| {
+        (
+            source
+                .find(n.split('.').next().unwrap_or(n))
+                .unwrap_or(usize::MAX),
+            n.clone(),
+        )
+    });
     names
 }
 
@@ -230,10 +253,16 @@ fn first_missing_depth(source: &str, vars: &VarMap, depth: usize) -> Option<Stri
 /// The error for an expression whose whole result is undefined (`when: foo`, `loop: "{{ x }}"`).
 pub(crate) fn undefined_result(expr: &str, vars: &VarMap) -> Error {
     let message = first_missing(expr, vars).unwrap_or_else(|| {
-        let bare = super::native::strip_expression_braces(expr).unwrap_or(expr).trim();
+        let bare = super::native::strip_expression_braces(expr)
+            .unwrap_or(expr)
+            .trim();
         undefined_message(&subscript_as_attribute(bare))
     });
-    Error::Template { location: None, message, hint: None }
+    Error::Template {
+        location: None,
+        message,
+        hint: None,
+    }
 }
 
 /// After a strict evaluation failed on an undefined value: the first missing variable that
@@ -349,7 +378,9 @@ fn guarded_after(chars: &[char], mut i: usize) -> bool {
                 .collect();
             matches!(name.as_str(), "default" | "d" | "mandatory")
         }
-        Some('i') => chars.get(i + 1) == Some(&'s') && !chars.get(i + 2).is_some_and(|c| is_ident(*c)),
+        Some('i') => {
+            chars.get(i + 1) == Some(&'s') && !chars.get(i + 2).is_some_and(|c| is_ident(*c))
+        }
         _ => false,
     }
 }

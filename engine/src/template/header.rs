@@ -20,7 +20,10 @@ impl Overrides {
     /// Whether the main environment can render the template (newline_sequence is applied after
     /// rendering and needs no environment of its own).
     pub(crate) fn is_default(&self) -> bool {
-        Overrides { newline_sequence: None, ..self.clone() } == Overrides::default()
+        Overrides {
+            newline_sequence: None,
+            ..self.clone()
+        } == Overrides::default()
     }
 }
 
@@ -40,14 +43,18 @@ pub(crate) fn parse(source: &str) -> Result<(Overrides, &str)> {
             continue;
         }
         let Some((key, value)) = item.split_once(':') else {
-            return Err(header_error(format!("expected 'key: value' in #jinja2: header, got '{item}'")));
+            return Err(header_error(format!(
+                "expected 'key: value' in #jinja2: header, got '{item}'"
+            )));
         };
         let key = key.trim();
         let value = python_literal(value.trim())?;
         let as_bool = || match value.as_str() {
             "True" | "true" => Ok(true),
             "False" | "false" => Ok(false),
-            other => Err(header_error(format!("'{key}' in #jinja2: header must be True or False, got '{other}'"))),
+            other => Err(header_error(format!(
+                "'{key}' in #jinja2: header must be True or False, got '{other}'"
+            ))),
         };
         match key {
             "trim_blocks" => overrides.trim_blocks = Some(as_bool()?),
@@ -107,10 +114,9 @@ fn split_items(line: &str) -> Vec<&str> {
 fn python_literal(value: &str) -> Result<String> {
     for q in ['\'', '"'] {
         if let Some(inner) = value.strip_prefix(q) {
-            return inner
-                .strip_suffix(q)
-                .map(str::to_owned)
-                .ok_or_else(|| header_error(format!("unterminated string {value} in #jinja2: header")));
+            return inner.strip_suffix(q).map(str::to_owned).ok_or_else(|| {
+                header_error(format!("unterminated string {value} in #jinja2: header"))
+            });
         }
     }
     Ok(value.to_owned())
@@ -121,5 +127,9 @@ fn unescape(value: &str) -> String {
 }
 
 fn header_error(message: String) -> Error {
-    Error::Template { location: None, message, hint: None }
+    Error::Template {
+        location: None,
+        message,
+        hint: None,
+    }
 }

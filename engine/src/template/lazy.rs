@@ -24,7 +24,9 @@ pub(crate) struct Scope {
 
 impl Scope {
     pub(crate) fn new(core: &Arc<Core>, vars: &VarMap) -> Scope {
-        Scope { root: LazyVars::new(core.clone(), Arc::new(vars.clone())) }
+        Scope {
+            root: LazyVars::new(core.clone(), Arc::new(vars.clone())),
+        }
     }
 
     pub(crate) fn context(&self) -> Value {
@@ -32,7 +34,11 @@ impl Scope {
     }
 
     pub(crate) fn finish(self) {
-        self.root.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.root
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 
@@ -46,7 +52,9 @@ pub(crate) struct LazyVars {
 
 impl std::fmt::Debug for LazyVars {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LazyVars").field("vars", &self.vars.len()).finish()
+        f.debug_struct("LazyVars")
+            .field("vars", &self.vars.len())
+            .finish()
     }
 }
 
@@ -76,15 +84,24 @@ impl Object for LazyVars {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
             return Some(hit.clone());
         }
         let Some(raw) = self.vars.get(name) else {
             // Ansible's `vars` magic variable: all variables, templated on access.
-            return (name == VARS_KEY || name == "vars").then(|| Value::from_dyn_object(self.clone()));
+            return (name == VARS_KEY || name == "vars")
+                .then(|| Value::from_dyn_object(self.clone()));
         };
         let value = resolve(&self.core, &self.me, raw, &self.guard, name);
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), value.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), value.clone());
         Some(value)
     }
 
@@ -106,16 +123,28 @@ struct Guard {
 
 impl Guard {
     fn enter(&self, key: &str) -> bool {
-        self.active.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_owned())
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned())
     }
 
     fn leave(&self, key: &str) {
-        self.active.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 
 /// Turns one raw value into a template value, templating what needs templating.
-fn resolve(core: &Arc<Core>, root: &Weak<LazyVars>, raw: &serde_json::Value, guard: &Guard, key: &str) -> Value {
+fn resolve(
+    core: &Arc<Core>,
+    root: &Weak<LazyVars>,
+    raw: &serde_json::Value,
+    guard: &Guard,
+    key: &str,
+) -> Value {
     match raw {
         serde_json::Value::String(s) if is_templated(s) => {
             let Some(root) = root.upgrade() else {
@@ -133,21 +162,26 @@ fn resolve(core: &Arc<Core>, root: &Weak<LazyVars>, raw: &serde_json::Value, gua
                 Ok(value) => value,
                 // Undefined like Ansible's lazily templated vars: `b is defined` is false and
                 // `b | default(x)` works; printing it names the missing variable.
-                Err(err) if err.kind() == ErrorKind::UndefinedError && !is_nested_message(&err) => Value::UNDEFINED,
+                Err(err) if err.kind() == ErrorKind::UndefinedError && !is_nested_message(&err) => {
+                    Value::UNDEFINED
+                }
                 Err(err) => Value::from(nested_error(err, s)),
             }
         }
-        serde_json::Value::Object(_) if contains_template(raw) => Value::from_object(LazyNode::new(core, root, raw)),
-        serde_json::Value::Array(items) if contains_template(raw) => {
-            Value::from_object(LazyNode::new(core, root, &serde_json::Value::Array(items.clone())))
+        serde_json::Value::Object(_) if contains_template(raw) => {
+            Value::from_object(LazyNode::new(core, root, raw))
         }
+        serde_json::Value::Array(items) if contains_template(raw) => Value::from_object(
+            LazyNode::new(core, root, &serde_json::Value::Array(items.clone())),
+        ),
         other => Value::from(Serde(other)),
     }
 }
 
 /// Errors we already turned into a final message (recursion) must not be swallowed.
 fn is_nested_message(err: &Error) -> bool {
-    err.detail().is_some_and(|d| d.starts_with("recursive loop detected"))
+    err.detail()
+        .is_some_and(|d| d.starts_with("recursive loop detected"))
 }
 
 /// Keeps the innermost, most specific message when a variable's own template fails.
@@ -186,11 +220,19 @@ impl LazyNode {
     }
 
     fn child(&self, cache_key: String, raw: &serde_json::Value) -> Value {
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&cache_key) {
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&cache_key)
+        {
             return hit.clone();
         }
         let value = resolve(&self.core, &self.root, raw, &self.guard, &cache_key);
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(cache_key, value.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cache_key, value.clone());
         value
     }
 }
@@ -212,7 +254,11 @@ impl Object for LazyNode {
             }
             serde_json::Value::Array(items) => {
                 let index = key.as_i64()?;
-                let index = if index < 0 { items.len() as i64 + index } else { index };
+                let index = if index < 0 {
+                    items.len() as i64 + index
+                } else {
+                    index
+                };
                 let raw = items.get(usize::try_from(index).ok()?)?;
                 Some(self.child(index.to_string(), raw))
             }

@@ -9,18 +9,34 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use std::sync::Arc;
 
-const PLUGINS: &[&str] = &["env", "file", "template", "pipe", "vars", "items", "list", "first_found", "indexed_items"];
+const PLUGINS: &[&str] = &[
+    "env",
+    "file",
+    "template",
+    "pipe",
+    "vars",
+    "items",
+    "list",
+    "first_found",
+    "indexed_items",
+];
 
 pub(crate) fn register(env: &mut Environment<'static>, options: Arc<TemplarOptions>) {
     let for_lookup = options.clone();
-    env.add_function("lookup", move |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
-        call(state, &for_lookup, &name, terms.0, kwargs, false)
-    });
+    env.add_function(
+        "lookup",
+        move |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+            call(state, &for_lookup, &name, terms.0, kwargs, false)
+        },
+    );
     for alias in ["query", "q"] {
         let options = options.clone();
-        env.add_function(alias, move |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
-            call(state, &options, &name, terms.0, kwargs, true)
-        });
+        env.add_function(
+            alias,
+            move |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+                call(state, &options, &name, terms.0, kwargs, true)
+            },
+        );
     }
 }
 
@@ -40,15 +56,21 @@ fn call(
     force_list: bool,
 ) -> Result<Value, Error> {
     let wantlist = force_list || kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let on_error = match kwargs.get::<Option<String>>("errors")?.as_deref().unwrap_or("strict") {
+    let on_error = match kwargs
+        .get::<Option<String>>("errors")?
+        .as_deref()
+        .unwrap_or("strict")
+    {
         "strict" => OnError::Strict,
         "warn" => OnError::Warn,
         "ignore" => OnError::Ignore,
         other => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("Invalid value '{other}' for errors, valid values are strict, warn and ignore"),
-            ))
+                format!(
+                    "Invalid value '{other}' for errors, valid values are strict, warn and ignore"
+                ),
+            ));
         }
     };
     let result = run_plugin(state, options, name, &terms, &kwargs).and_then(|r| {
@@ -57,12 +79,20 @@ fn call(
     });
     let results = match result {
         Ok(results) => results,
-        Err(err) if on_error == OnError::Strict || err.kind() == ErrorKind::UnknownFunction => return Err(err),
+        Err(err) if on_error == OnError::Strict || err.kind() == ErrorKind::UnknownFunction => {
+            return Err(err);
+        }
         Err(err) => {
             if on_error == OnError::Warn {
-                tracing::warn!("An unhandled exception occurred while running the lookup plugin '{name}': {err}");
+                tracing::warn!(
+                    "An unhandled exception occurred while running the lookup plugin '{name}': {err}"
+                );
             }
-            return Ok(if wantlist { Value::from(Vec::<Value>::new()) } else { Value::from(()) });
+            return Ok(if wantlist {
+                Value::from(Vec::<Value>::new())
+            } else {
+                Value::from(())
+            });
         }
     };
     if wantlist {
@@ -70,17 +100,26 @@ fn call(
     }
     // Ansible joins string results with commas; other results come back as they are.
     if results.iter().all(|r| r.kind() == ValueKind::String) {
-        let joined: Vec<&str> = results.iter().map(|r| r.as_str().unwrap_or_default()).collect();
+        let joined: Vec<&str> = results
+            .iter()
+            .map(|r| r.as_str().unwrap_or_default())
+            .collect();
         return Ok(Value::from(joined.join(",")));
     }
-    Ok(if results.len() == 1 { results.into_iter().next().unwrap_or_default() } else { Value::from(results) })
+    Ok(if results.len() == 1 {
+        results.into_iter().next().unwrap_or_default()
+    } else {
+        Value::from(results)
+    })
 }
 
 fn flat_terms(terms: &[Value]) -> Vec<Value> {
     let mut out = Vec::new();
     for term in terms {
         match term.kind() {
-            ValueKind::Seq | ValueKind::Iterable => out.extend(term.try_iter().into_iter().flatten()),
+            ValueKind::Seq | ValueKind::Iterable => {
+                out.extend(term.try_iter().into_iter().flatten())
+            }
             _ => out.push(term.clone()),
         }
     }
@@ -100,7 +139,9 @@ fn run_plugin(
             let default = kwargs.get::<Option<String>>("default")?.unwrap_or_default();
             Ok(terms
                 .iter()
-                .map(|t| Value::from(std::env::var(python_str(t)).unwrap_or_else(|_| default.clone())))
+                .map(|t| {
+                    Value::from(std::env::var(python_str(t)).unwrap_or_else(|_| default.clone()))
+                })
                 .collect())
         }
         "file" => {
@@ -110,10 +151,16 @@ fn run_plugin(
             for term in terms {
                 let term = python_str(term);
                 let path = find_file(&options.search_path, &term, "files").ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidOperation, format!("could not locate file in lookup: {term}"))
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("could not locate file in lookup: {term}"),
+                    )
                 })?;
                 let mut content = std::fs::read_to_string(&path).map_err(|e| {
-                    Error::new(ErrorKind::InvalidOperation, format!("could not read file {}: {e}", path.display()))
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("could not read file {}: {e}", path.display()),
+                    )
                 })?;
                 if rstrip {
                     content.truncate(content.trim_end().len());
@@ -131,11 +178,18 @@ fn run_plugin(
             let mut out = Vec::new();
             for term in terms {
                 let term = python_str(term);
-                let path = find_file(&options.search_path, &term, "templates").ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidOperation, format!("the template file {term} could not be found for the lookup"))
-                })?;
+                let path =
+                    find_file(&options.search_path, &term, "templates").ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("the template file {term} could not be found for the lookup"),
+                        )
+                    })?;
                 let source = std::fs::read_to_string(&path).map_err(|e| {
-                    Error::new(ErrorKind::InvalidOperation, format!("could not read template {}: {e}", path.display()))
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("could not read template {}: {e}", path.display()),
+                    )
                 })?;
                 let vars = state.lookup(VARS_KEY).unwrap_or_default();
                 let ctx = match &template_vars {
@@ -145,7 +199,11 @@ fn run_plugin(
                 let rendered = state.env().render_str(&source, ctx).map_err(|e| {
                     Error::new(
                         ErrorKind::InvalidOperation,
-                        format!("error rendering template {}: {}", path.display(), super::errors::describe(&e, &source)),
+                        format!(
+                            "error rendering template {}: {}",
+                            path.display(),
+                            super::errors::describe(&e, &source)
+                        ),
                     )
                 })?;
                 out.push(Value::from(rendered));
@@ -161,13 +219,21 @@ fn run_plugin(
                     .arg(&command)
                     .stdin(std::process::Stdio::null())
                     .output()
-                    .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("lookup_plugin.pipe({command}): {e}")))?;
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("lookup_plugin.pipe({command}): {e}"),
+                        )
+                    })?;
                 if !output.status.success() {
                     return Err(Error::new(
                         ErrorKind::InvalidOperation,
                         format!(
                             "lookup_plugin.pipe({command}) returned {}",
-                            output.status.code().map_or_else(|| "a signal".to_owned(), |c| c.to_string())
+                            output
+                                .status
+                                .code()
+                                .map_or_else(|| "a signal".to_owned(), |c| c.to_string())
                         ),
                     ));
                 }
@@ -189,14 +255,18 @@ fn run_plugin(
                             return Err(Error::new(
                                 ErrorKind::UndefinedError,
                                 format!("No variable found with this name: {term}"),
-                            ))
+                            ));
                         }
                     },
                 }
             }
             Ok(out)
         }
-        "items" | "list" => Ok(if name == "items" { flat_terms(terms) } else { terms.to_vec() }),
+        "items" | "list" => Ok(if name == "items" {
+            flat_terms(terms)
+        } else {
+            terms.to_vec()
+        }),
         "indexed_items" => Ok(flat_terms(terms)
             .into_iter()
             .enumerate()

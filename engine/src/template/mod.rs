@@ -38,7 +38,9 @@ pub fn omit_token() -> &'static str {
 /// Whether `s` needs templating at all: it contains `{{`, `{%` or `{#`.
 pub fn is_templated(s: &str) -> bool {
     let bytes = s.as_bytes();
-    bytes.windows(2).any(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%' | b'#'))
+    bytes
+        .windows(2)
+        .any(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%' | b'#'))
 }
 
 #[derive(Clone, Debug, Default)]
@@ -71,7 +73,14 @@ impl Templar {
             .expect("the default syntax configuration is valid");
         let strict_env = env::build(&options, &header::Overrides::default(), true)
             .expect("the default syntax configuration is valid");
-        Templar { core: Arc::new(Core { env, strict_env, options, header_envs: Mutex::new(HashMap::new()) }) }
+        Templar {
+            core: Arc::new(Core {
+                env,
+                strict_env,
+                options,
+                header_envs: Mutex::new(HashMap::new()),
+            }),
+        }
     }
 
     /// Renders template text, as the template module and `lookup('template')` do.
@@ -97,7 +106,11 @@ impl Templar {
 
     /// Templates every string inside `value`. A string that is one `{{ expr }}` keeps the
     /// expression's native type.
-    pub fn template_value(&self, value: &serde_json::Value, vars: &VarMap) -> Result<serde_json::Value> {
+    pub fn template_value(
+        &self,
+        value: &serde_json::Value,
+        vars: &VarMap,
+    ) -> Result<serde_json::Value> {
         if !native::contains_template(value) {
             return Ok(value.clone());
         }
@@ -115,21 +128,28 @@ impl Templar {
     ) -> Result<serde_json::Value> {
         Ok(match value {
             serde_json::Value::String(s) if is_templated(s) => {
-                let evaluated =
-                    native::eval_string(&self.core, s, scope.context()).map_err(|e| errors::convert(e, s, vars))?;
+                let evaluated = native::eval_string(&self.core, s, scope.context())
+                    .map_err(|e| errors::convert(e, s, vars))?;
                 if evaluated.is_undefined() {
                     return Err(errors::undefined_result(s, vars));
                 }
                 convert::to_json(&evaluated).map_err(|e| errors::convert(e, s, vars))?
             }
             serde_json::Value::Array(items) => serde_json::Value::Array(
-                items.iter().map(|item| self.template_value_in(item, scope, vars)).collect::<Result<_>>()?,
+                items
+                    .iter()
+                    .map(|item| self.template_value_in(item, scope, vars))
+                    .collect::<Result<_>>()?,
             ),
             serde_json::Value::Object(map) => {
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (key, item) in map {
                     let key = if is_templated(key) {
-                        match self.template_value_in(&serde_json::Value::String(key.clone()), scope, vars)? {
+                        match self.template_value_in(
+                            &serde_json::Value::String(key.clone()),
+                            scope,
+                            vars,
+                        )? {
                             serde_json::Value::String(s) => s,
                             other => other.to_string(),
                         }
@@ -156,12 +176,19 @@ impl Templar {
     /// Evaluates a bare expression and returns its native value.
     pub fn eval_expr(&self, expr: &str, vars: &VarMap) -> Result<serde_json::Value> {
         let bare = native::strip_expression_braces(expr).unwrap_or(expr).trim();
-        self.eval_bare(bare, vars, |value| convert::to_json(value).map_err(|e| errors::convert(e, bare, vars)))
+        self.eval_bare(bare, vars, |value| {
+            convert::to_json(value).map_err(|e| errors::convert(e, bare, vars))
+        })
     }
 
     /// Evaluates `expr` and hands the value to `finish` while the variables are still alive
     /// (lazily templated parts of the result need them).
-    fn eval_bare<T>(&self, expr: &str, vars: &VarMap, finish: impl FnOnce(&Value) -> Result<T>) -> Result<T> {
+    fn eval_bare<T>(
+        &self,
+        expr: &str,
+        vars: &VarMap,
+        finish: impl FnOnce(&Value) -> Result<T>,
+    ) -> Result<T> {
         let scope = lazy::Scope::new(&self.core, vars);
         let result = native::eval_expression(&self.core, expr, scope.context())
             .map_err(|e| errors::convert(e, expr, vars))
@@ -188,15 +215,20 @@ impl Templar {
     }
 
     fn header_env(&self, overrides: &header::Overrides) -> Result<Arc<Environment<'static>>> {
-        let mut envs = self.core.header_envs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut envs = self
+            .core
+            .header_envs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(env) = envs.get(overrides) {
             return Ok(env.clone());
         }
-        let env = env::build(&self.core.options, overrides, false).map_err(|e| Error::Template {
-            location: None,
-            message: format!("invalid #jinja2: header: {e}"),
-            hint: None,
-        })?;
+        let env =
+            env::build(&self.core.options, overrides, false).map_err(|e| Error::Template {
+                location: None,
+                message: format!("invalid #jinja2: header: {e}"),
+                hint: None,
+            })?;
         let env = Arc::new(env);
         envs.insert(overrides.clone(), env.clone());
         Ok(env)

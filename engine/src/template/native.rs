@@ -11,7 +11,11 @@ pub(crate) fn strip_expression_braces(s: &str) -> Option<&str> {
     let trimmed = s.trim();
     let inner = trimmed.strip_prefix("{{")?.strip_suffix("}}")?;
     // "{{ a }} and {{ b }}" also starts and ends with braces; so does a dict literal's "}}".
-    if inner.contains("{{") || inner.contains("{%") || inner.contains("{#") || has_unquoted_close(inner) {
+    if inner.contains("{{")
+        || inner.contains("{%")
+        || inner.contains("{#")
+        || has_unquoted_close(inner)
+    {
         return None;
     }
     let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
@@ -58,7 +62,11 @@ pub(crate) fn eval_string(core: &Core, s: &str, ctx: Value) -> Result<Value, Err
     if let Some(expr) = strip_expression_braces(s) {
         // Anything the expression parser rejects falls back to rendering, which reports the
         // syntax error against the whole string.
-        if core.strict_env.compile_expression_owned(expr.to_owned()).is_ok() {
+        if core
+            .strict_env
+            .compile_expression_owned(expr.to_owned())
+            .is_ok()
+        {
             return eval_expression(core, expr, ctx);
         }
     }
@@ -75,11 +83,15 @@ pub(crate) fn eval_expression(core: &Core, expr: &str, ctx: Value) -> Result<Val
         Err(err) if err.kind() == ErrorKind::UndefinedError => {
             let chainable = core.env.compile_expression_owned(expr.to_owned())?;
             let is_defined = |name: &str| {
-                ctx.downcast_object_ref::<LazyVars>().is_some_and(|vars| vars.has(name))
+                ctx.downcast_object_ref::<LazyVars>()
+                    .is_some_and(|vars| vars.has(name))
                     || core.env.globals().any(|(global, _)| global == name)
             };
             if let Some(name) = errors::unguarded_missing(&chainable, expr, &is_defined) {
-                return Err(Error::new(ErrorKind::UndefinedError, format!("'{name}' is undefined")));
+                return Err(Error::new(
+                    ErrorKind::UndefinedError,
+                    format!("'{name}' is undefined"),
+                ));
             }
             chainable.eval(ctx)
         }
@@ -92,7 +104,9 @@ pub(crate) fn contains_template(value: &serde_json::Value) -> bool {
     match value {
         serde_json::Value::String(s) => is_templated(s),
         serde_json::Value::Array(items) => items.iter().any(contains_template),
-        serde_json::Value::Object(map) => map.iter().any(|(k, v)| is_templated(k) || contains_template(v)),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| is_templated(k) || contains_template(v)),
         _ => false,
     }
 }

@@ -43,11 +43,18 @@ pub(crate) fn compile(pattern: &str, flags: Flags) -> Result<Regex, Error> {
             translated.push(c);
         }
     }
-    Regex::new(&translated)
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("invalid regular expression '{pattern}': {e}")))
+    Regex::new(&translated).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("invalid regular expression '{pattern}': {e}"),
+        )
+    })
 }
 
-fn pattern_continues_with(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, prefix: &str) -> bool {
+fn pattern_continues_with(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    prefix: &str,
+) -> bool {
     let lookahead: String = chars.clone().take(prefix.len()).collect();
     if lookahead == prefix {
         for _ in 0..prefix.len() {
@@ -60,7 +67,10 @@ fn pattern_continues_with(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, 
 }
 
 fn regex_error(e: fancy_regex::Error) -> Error {
-    Error::new(ErrorKind::InvalidOperation, format!("regular expression failed: {e}"))
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("regular expression failed: {e}"),
+    )
 }
 
 /// One piece of a parsed `re.sub` replacement template.
@@ -102,12 +112,17 @@ fn parse_replacement(template: &str) -> Result<Vec<Piece>, Error> {
             }
             'g' => {
                 if chars.get(i) != Some(&'<') {
-                    return Err(Error::new(ErrorKind::InvalidOperation, "missing < in \\g<name> replacement"));
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        "missing < in \\g<name> replacement",
+                    ));
                 }
-                let end = chars[i..]
-                    .iter()
-                    .position(|&c| c == '>')
-                    .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "missing > in \\g<name> replacement"))?;
+                let end = chars[i..].iter().position(|&c| c == '>').ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        "missing > in \\g<name> replacement",
+                    )
+                })?;
                 let name: String = chars[i + 1..i + end].iter().collect();
                 i += end + 1;
                 flush(&mut literal, &mut pieces);
@@ -125,7 +140,10 @@ fn parse_replacement(template: &str) -> Result<Vec<Piece>, Error> {
             'b' => literal.push('\x08'),
             '\\' => literal.push('\\'),
             c if c.is_ascii_alphabetic() => {
-                return Err(Error::new(ErrorKind::InvalidOperation, format!("bad escape \\{c} in replacement")));
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("bad escape \\{c} in replacement"),
+                ));
             }
             other => {
                 literal.push('\\');
@@ -145,7 +163,10 @@ fn expand(pieces: &[Piece], caps: &Captures<'_, str>, out: &mut String) -> Resul
             Piece::Literal(s) => out.push_str(s),
             Piece::Group(n) => {
                 if *n >= caps.len() {
-                    return Err(Error::new(ErrorKind::InvalidOperation, format!("invalid group reference {n}")));
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("invalid group reference {n}"),
+                    ));
                 }
                 out.push_str(caps.get(*n).map_or("", |m| m.as_str()));
             }
@@ -156,7 +177,12 @@ fn expand(pieces: &[Piece], caps: &Captures<'_, str>, out: &mut String) -> Resul
 }
 
 /// `re.subn(pattern, replacement, value, count)`: the new string and the number of replacements.
-pub(crate) fn sub(re: &Regex, replacement: &str, value: &str, count: usize) -> Result<(String, usize), Error> {
+pub(crate) fn sub(
+    re: &Regex,
+    replacement: &str,
+    value: &str,
+    count: usize,
+) -> Result<(String, usize), Error> {
     let pieces = parse_replacement(replacement)?;
     let mut out = String::with_capacity(value.len());
     let mut last = 0;
@@ -189,5 +215,7 @@ pub(crate) fn matches_at_start(re: &Regex, value: &str) -> Result<bool, Error> {
 
 /// All captures, as `re.finditer` would yield them.
 pub(crate) fn find_all<'t>(re: &Regex, value: &'t str) -> Result<Vec<Captures<'t, str>>, Error> {
-    re.captures_iter(value).map(|c| c.map_err(regex_error)).collect()
+    re.captures_iter(value)
+        .map(|c| c.map_err(regex_error))
+        .collect()
 }

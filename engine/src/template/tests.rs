@@ -8,20 +8,79 @@ use std::cmp::Ordering;
 
 /// Every test name, for did-you-mean hints.
 pub(crate) const NAMES: &[&str] = &[
-    "defined", "undefined", "none", "boolean", "odd", "even", "divisibleby", "number", "integer", "float",
-    "string", "sequence", "iterable", "mapping", "startingwith", "endingwith", "lower", "upper", "sameas",
-    "eq", "ne", "lt", "le", "gt", "ge", "in", "true", "false", "filter", "test", "succeeded", "success",
-    "successful", "failed", "failure", "changed", "change", "skipped", "skip", "finished", "started",
-    "reachable", "unreachable", "match", "search", "regex", "version", "version_compare", "subset",
-    "superset", "contains", "truthy", "falsy", "any", "all", "nan", "abs", "exists", "file", "directory",
-    "link", "is_file", "is_dir", "is_link",
+    "defined",
+    "undefined",
+    "none",
+    "boolean",
+    "odd",
+    "even",
+    "divisibleby",
+    "number",
+    "integer",
+    "float",
+    "string",
+    "sequence",
+    "iterable",
+    "mapping",
+    "startingwith",
+    "endingwith",
+    "lower",
+    "upper",
+    "sameas",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "in",
+    "true",
+    "false",
+    "filter",
+    "test",
+    "succeeded",
+    "success",
+    "successful",
+    "failed",
+    "failure",
+    "changed",
+    "change",
+    "skipped",
+    "skip",
+    "finished",
+    "started",
+    "reachable",
+    "unreachable",
+    "match",
+    "search",
+    "regex",
+    "version",
+    "version_compare",
+    "subset",
+    "superset",
+    "contains",
+    "truthy",
+    "falsy",
+    "any",
+    "all",
+    "nan",
+    "abs",
+    "exists",
+    "file",
+    "directory",
+    "link",
+    "is_file",
+    "is_dir",
+    "is_link",
 ];
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("failed", |r: Value| result_flag(&r, "failed", "failed"));
     env.add_test("failure", |r: Value| result_flag(&r, "failed", "failure"));
     for name in ["succeeded", "success", "successful"] {
-        env.add_test(name, move |r: Value| result_flag(&r, "failed", name).map(|f| !f));
+        env.add_test(name, move |r: Value| {
+            result_flag(&r, "failed", name).map(|f| !f)
+        });
     }
     for name in ["changed", "change"] {
         env.add_test(name, move |r: Value| changed(&r, name));
@@ -29,30 +88,52 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     for name in ["skipped", "skip"] {
         env.add_test(name, move |r: Value| result_flag(&r, "skipped", name));
     }
-    env.add_test("unreachable", |r: Value| result_flag(&r, "unreachable", "unreachable"));
-    env.add_test("reachable", |r: Value| result_flag(&r, "unreachable", "reachable").map(|f| !f));
+    env.add_test("unreachable", |r: Value| {
+        result_flag(&r, "unreachable", "unreachable")
+    });
+    env.add_test("reachable", |r: Value| {
+        result_flag(&r, "unreachable", "reachable").map(|f| !f)
+    });
     env.add_test("finished", |r: Value| {
-        result_flag(&r, "finished", "finished").map(|f| f || r.get_attr("finished").is_ok_and(|v| v.is_undefined()))
+        result_flag(&r, "finished", "finished")
+            .map(|f| f || r.get_attr("finished").is_ok_and(|v| v.is_undefined()))
     });
     env.add_test("started", |r: Value| {
-        result_flag(&r, "started", "started").map(|f| f || r.get_attr("started").is_ok_and(|v| v.is_undefined()))
+        result_flag(&r, "started", "started")
+            .map(|f| f || r.get_attr("started").is_ok_and(|v| v.is_undefined()))
     });
-    env.add_test("match", |v: Value, p: String, i: Option<bool>, m: Option<bool>, k: Kwargs| {
-        regex_test(&v, &p, i, m, &k, true)
-    });
-    env.add_test("search", |v: Value, p: String, i: Option<bool>, m: Option<bool>, k: Kwargs| {
-        regex_test(&v, &p, i, m, &k, false)
-    });
-    env.add_test("regex", |v: Value, p: String, i: Option<bool>, m: Option<bool>, k: Kwargs| {
-        let anchored = match k.get::<Option<String>>("match_type")?.as_deref().unwrap_or("search") {
-            "match" => true,
-            "search" => false,
-            other => {
-                return Err(Error::new(ErrorKind::InvalidOperation, format!("regex: unsupported match_type '{other}'")))
-            }
-        };
-        regex_test(&v, &p, i, m, &k, anchored)
-    });
+    env.add_test(
+        "match",
+        |v: Value, p: String, i: Option<bool>, m: Option<bool>, k: Kwargs| {
+            regex_test(&v, &p, i, m, &k, true)
+        },
+    );
+    env.add_test(
+        "search",
+        |v: Value, p: String, i: Option<bool>, m: Option<bool>, k: Kwargs| {
+            regex_test(&v, &p, i, m, &k, false)
+        },
+    );
+    env.add_test(
+        "regex",
+        |v: Value, p: String, i: Option<bool>, m: Option<bool>, k: Kwargs| {
+            let anchored = match k
+                .get::<Option<String>>("match_type")?
+                .as_deref()
+                .unwrap_or("search")
+            {
+                "match" => true,
+                "search" => false,
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("regex: unsupported match_type '{other}'"),
+                    ));
+                }
+            };
+            regex_test(&v, &p, i, m, &k, anchored)
+        },
+    );
     env.add_test("version", version);
     env.add_test("version_compare", version);
     env.add_test("subset", |a: Value, b: Value| -> Result<bool, Error> {
@@ -63,13 +144,23 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let a: Vec<Value> = a.try_iter()?.collect();
         Ok(b.try_iter()?.all(|x| a.contains(&x)))
     });
-    env.add_test("contains", |seq: Value, item: Value| -> Result<bool, Error> {
-        Ok(seq.try_iter()?.any(|x| x == item))
+    env.add_test(
+        "contains",
+        |seq: Value, item: Value| -> Result<bool, Error> { Ok(seq.try_iter()?.any(|x| x == item)) },
+    );
+    env.add_test(
+        "truthy",
+        |v: Value, kwargs: Kwargs| -> Result<bool, Error> { truthy(&v, &kwargs) },
+    );
+    env.add_test("falsy", |v: Value, kwargs: Kwargs| -> Result<bool, Error> {
+        truthy(&v, &kwargs).map(|t| !t)
     });
-    env.add_test("truthy", |v: Value, kwargs: Kwargs| -> Result<bool, Error> { truthy(&v, &kwargs) });
-    env.add_test("falsy", |v: Value, kwargs: Kwargs| -> Result<bool, Error> { truthy(&v, &kwargs).map(|t| !t) });
-    env.add_test("any", |v: Value| -> Result<bool, Error> { Ok(v.try_iter()?.any(|x| x.is_true())) });
-    env.add_test("all", |v: Value| -> Result<bool, Error> { Ok(v.try_iter()?.all(|x| x.is_true())) });
+    env.add_test("any", |v: Value| -> Result<bool, Error> {
+        Ok(v.try_iter()?.any(|x| x.is_true()))
+    });
+    env.add_test("all", |v: Value| -> Result<bool, Error> {
+        Ok(v.try_iter()?.all(|x| x.is_true()))
+    });
     env.add_test("nan", |v: Value| f64::try_from(v).is_ok_and(f64::is_nan));
     env.add_test("abs", |p: String| std::path::Path::new(&p).is_absolute());
     env.add_test("exists", |p: String| std::path::Path::new(&p).exists());
@@ -88,7 +179,10 @@ fn expect_result<'a>(result: &'a Value, test: &str) -> Result<&'a Value, Error> 
     if result.kind() != ValueKind::Map {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("The '{test}' test expects a dictionary, got {}", result.kind()),
+            format!(
+                "The '{test}' test expects a dictionary, got {}",
+                result.kind()
+            ),
         ));
     }
     Ok(result)
@@ -173,7 +267,9 @@ fn version(
 ) -> Result<bool, Error> {
     let operator = match operator {
         Some(op) => op,
-        None => kwargs.get::<Option<String>>("operator")?.unwrap_or_else(|| "eq".into()),
+        None => kwargs
+            .get::<Option<String>>("operator")?
+            .unwrap_or_else(|| "eq".into()),
     };
     let strict = match strict {
         Some(s) => s,
@@ -189,16 +285,27 @@ fn version(
         (Some(other), _) => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("Invalid version type ({other}). Must be one of loose, strict, semver, semantic, pep440"),
-            ))
+                format!(
+                    "Invalid version type ({other}). Must be one of loose, strict, semver, semantic, pep440"
+                ),
+            ));
         }
     };
-    let (a, b) = (super::filters::python_str(&value), super::filters::python_str(&other));
+    let (a, b) = (
+        super::filters::python_str(&value),
+        super::filters::python_str(&other),
+    );
     if a.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidOperation, "Input version value cannot be empty"));
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "Input version value cannot be empty",
+        ));
     }
     if b.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidOperation, "Version parameter to compare against cannot be empty"));
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "Version parameter to compare against cannot be empty",
+        ));
     }
     let ordering = compare_versions(&a, &b, kind)?;
     Ok(match operator.as_str() {
@@ -209,7 +316,10 @@ fn version(
         ">" | "gt" => ordering == Ordering::Greater,
         ">=" | "ge" => ordering != Ordering::Less,
         other => {
-            return Err(Error::new(ErrorKind::InvalidOperation, format!("Invalid operator type ({other})")));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("Invalid operator type ({other})"),
+            ));
         }
     })
 }
@@ -265,8 +375,10 @@ fn compare_parts(a: &[Part], b: &[Part], a_str: &str, b_str: &str) -> Result<Ord
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidOperation,
-                    format!("Version comparison failed: cannot compare '{a_str}' with '{b_str}' (number against text)"),
-                ))
+                    format!(
+                        "Version comparison failed: cannot compare '{a_str}' with '{b_str}' (number against text)"
+                    ),
+                ));
             }
         };
         if ord != Ordering::Equal {
@@ -286,7 +398,9 @@ fn compare_versions(a: &str, b: &str, kind: VersionType) -> Result<Ordering, Err
                 (None, None) => Ordering::Equal,
                 (None, Some(_)) => Ordering::Greater,
                 (Some(_), None) => Ordering::Less,
-                (Some(x), Some(y)) => compare_parts(&loose_parts(x), &loose_parts(y), a, b).unwrap_or(x.cmp(y)),
+                (Some(x), Some(y)) => {
+                    compare_parts(&loose_parts(x), &loose_parts(y), a, b).unwrap_or(x.cmp(y))
+                }
             }))
         }
     }
@@ -294,7 +408,12 @@ fn compare_versions(a: &str, b: &str, kind: VersionType) -> Result<Ordering, Err
 
 /// distutils' StrictVersion: `N.N[.N][(a|b)N]`; a pre-release sorts before the release.
 fn strict_version(v: &str) -> Result<([u64; 3], (u8, u64)), Error> {
-    let invalid = || Error::new(ErrorKind::InvalidOperation, format!("Version comparison failed: invalid version number '{v}'"));
+    let invalid = || {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("Version comparison failed: invalid version number '{v}'"),
+        )
+    };
     let (main, pre) = match v.find(['a', 'b']) {
         Some(i) => (&v[..i], Some(&v[i..])),
         None => (v, None),
@@ -325,7 +444,12 @@ fn strict_version(v: &str) -> Result<([u64; 3], (u8, u64)), Error> {
 }
 
 fn semver(v: &str) -> Result<([u64; 3], Option<String>), Error> {
-    let invalid = || Error::new(ErrorKind::InvalidOperation, format!("Version comparison failed: invalid semantic version '{v}'"));
+    let invalid = || {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("Version comparison failed: invalid semantic version '{v}'"),
+        )
+    };
     let v = v.split('+').next().unwrap_or(v);
     let (main, pre) = match v.split_once('-') {
         Some((m, p)) => (m, Some(p.to_owned())),

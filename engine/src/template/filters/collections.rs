@@ -17,23 +17,33 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("difference", |a: Value, b: Value| -> Result<Value, Error> {
         let b = items(&b)?;
-        Ok(Value::from(unique_exact(items(&a)?.into_iter().filter(|x| !b.contains(x)).collect())))
+        Ok(Value::from(unique_exact(
+            items(&a)?.into_iter().filter(|x| !b.contains(x)).collect(),
+        )))
     });
     env.add_filter("intersect", |a: Value, b: Value| -> Result<Value, Error> {
         let b = items(&b)?;
-        Ok(Value::from(unique_exact(items(&a)?.into_iter().filter(|x| b.contains(x)).collect())))
+        Ok(Value::from(unique_exact(
+            items(&a)?.into_iter().filter(|x| b.contains(x)).collect(),
+        )))
     });
-    env.add_filter("symmetric_difference", |a: Value, b: Value| -> Result<Value, Error> {
-        let (a, b) = (items(&a)?, items(&b)?);
-        let mut out: Vec<Value> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
-        out.extend(b.iter().filter(|x| !a.contains(x)).cloned());
-        Ok(Value::from(unique_exact(out)))
-    });
+    env.add_filter(
+        "symmetric_difference",
+        |a: Value, b: Value| -> Result<Value, Error> {
+            let (a, b) = (items(&a)?, items(&b)?);
+            let mut out: Vec<Value> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+            out.extend(b.iter().filter(|x| !a.contains(x)).cloned());
+            Ok(Value::from(unique_exact(out)))
+        },
+    );
 }
 
 fn items(value: &Value) -> Result<Vec<Value>, Error> {
     if value.is_undefined() {
-        return Err(value.get_attr("").err().unwrap_or_else(|| Error::from(ErrorKind::UndefinedError)));
+        return Err(value
+            .get_attr("")
+            .err()
+            .unwrap_or_else(|| Error::from(ErrorKind::UndefinedError)));
     }
     Ok(value.try_iter()?.collect())
 }
@@ -62,7 +72,11 @@ enum ListMerge {
 /// accepted as terms too.
 fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let recursive = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
-    let list_merge = match kwargs.get::<Option<String>>("list_merge")?.as_deref().unwrap_or("replace") {
+    let list_merge = match kwargs
+        .get::<Option<String>>("list_merge")?
+        .as_deref()
+        .unwrap_or("replace")
+    {
         "replace" => ListMerge::Replace,
         "keep" => ListMerge::Keep,
         "append" => ListMerge::Append,
@@ -75,7 +89,7 @@ fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
                 format!(
                     "'{other}' is not a valid list_merge value (valid are: replace, keep, append, prepend, append_rp, prepend_rp)"
                 ),
-            ))
+            ));
         }
     };
     kwargs.assert_all_used()?;
@@ -92,7 +106,10 @@ fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
         let serde_json::Value::Object(dict) = dict else {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("failed to combine variables, expected dicts but got a '{}'", json_type(&dict)),
+                format!(
+                    "failed to combine variables, expected dicts but got a '{}'",
+                    json_type(&dict)
+                ),
             ));
         };
         result = merge_hash(result, dict, recursive, list_merge);
@@ -101,7 +118,10 @@ fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
 }
 
 fn python_type(value: &Value) -> String {
-    to_json(value).map_or_else(|_| "undefined".to_owned(), |j| format!("<class '{}'>", json_type(&j)))
+    to_json(value).map_or_else(
+        |_| "undefined".to_owned(),
+        |j| format!("<class '{}'>", json_type(&j)),
+    )
 }
 
 fn json_type(v: &serde_json::Value) -> &'static str {
@@ -130,7 +150,11 @@ fn merge_hash(mut x: Map, y: Map, recursive: bool, list_merge: ListMerge) -> Map
         };
         match (x_value, y_value) {
             (serde_json::Value::Object(xm), serde_json::Value::Object(ym)) => {
-                *xm = if recursive { merge_hash(std::mem::take(xm), ym, recursive, list_merge) } else { ym };
+                *xm = if recursive {
+                    merge_hash(std::mem::take(xm), ym, recursive, list_merge)
+                } else {
+                    ym
+                };
             }
             (serde_json::Value::Array(xl), serde_json::Value::Array(yl)) => {
                 let old = std::mem::take(xl);
@@ -140,7 +164,8 @@ fn merge_hash(mut x: Map, y: Map, recursive: bool, list_merge: ListMerge) -> Map
                     ListMerge::Append => old.into_iter().chain(yl).collect(),
                     ListMerge::Prepend => yl.into_iter().chain(old).collect(),
                     ListMerge::AppendRp => {
-                        let mut kept: Vec<_> = old.into_iter().filter(|z| !yl.contains(z)).collect();
+                        let mut kept: Vec<_> =
+                            old.into_iter().filter(|z| !yl.contains(z)).collect();
                         kept.extend(yl);
                         kept
                     }
@@ -156,25 +181,41 @@ fn merge_hash(mut x: Map, y: Map, recursive: bool, list_merge: ListMerge) -> Map
     x
 }
 
-fn key_names(kwargs: &Kwargs, key_name: Option<String>, value_name: Option<String>) -> Result<(String, String), Error> {
+fn key_names(
+    kwargs: &Kwargs,
+    key_name: Option<String>,
+    value_name: Option<String>,
+) -> Result<(String, String), Error> {
     let key_name = match key_name {
         Some(k) => k,
-        None => kwargs.get::<Option<String>>("key_name")?.unwrap_or_else(|| "key".into()),
+        None => kwargs
+            .get::<Option<String>>("key_name")?
+            .unwrap_or_else(|| "key".into()),
     };
     let value_name = match value_name {
         Some(v) => v,
-        None => kwargs.get::<Option<String>>("value_name")?.unwrap_or_else(|| "value".into()),
+        None => kwargs
+            .get::<Option<String>>("value_name")?
+            .unwrap_or_else(|| "value".into()),
     };
     kwargs.assert_all_used()?;
     Ok((key_name, value_name))
 }
 
-fn dict2items(dict: Value, key_name: Option<String>, value_name: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn dict2items(
+    dict: Value,
+    key_name: Option<String>,
+    value_name: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let (key_name, value_name) = key_names(&kwargs, key_name, value_name)?;
     if dict.kind() != ValueKind::Map {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("dict2items requires a dictionary, got {} instead.", python_type(&dict)),
+            format!(
+                "dict2items requires a dictionary, got {} instead.",
+                python_type(&dict)
+            ),
         ));
     }
     let mut out = Vec::new();
@@ -188,12 +229,20 @@ fn dict2items(dict: Value, key_name: Option<String>, value_name: Option<String>,
     Ok(Value::from(out))
 }
 
-fn items2dict(list: Value, key_name: Option<String>, value_name: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn items2dict(
+    list: Value,
+    key_name: Option<String>,
+    value_name: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let (key_name, value_name) = key_names(&kwargs, key_name, value_name)?;
     if !matches!(list.kind(), ValueKind::Seq | ValueKind::Iterable) {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("items2dict requires a list, got {} instead.", python_type(&list)),
+            format!(
+                "items2dict requires a list, got {} instead.",
+                python_type(&list)
+            ),
         ));
     }
     let mut out = serde_json::Map::new();
@@ -203,7 +252,9 @@ fn items2dict(list: Value, key_name: Option<String>, value_name: Option<String>,
         if key.is_undefined() || value.is_undefined() {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("items2dict requires each element to have '{key_name}' and '{value_name}' keys"),
+                format!(
+                    "items2dict requires each element to have '{key_name}' and '{value_name}' keys"
+                ),
             ));
         }
         let key = match key.as_str() {
@@ -228,7 +279,12 @@ fn flatten(list: Value, levels: Option<i64>, kwargs: Kwargs) -> Result<Value, Er
     Ok(Value::from(out))
 }
 
-fn flatten_into(list: &Value, levels: Option<i64>, skip_nulls: bool, out: &mut Vec<Value>) -> Result<(), Error> {
+fn flatten_into(
+    list: &Value,
+    levels: Option<i64>,
+    skip_nulls: bool,
+    out: &mut Vec<Value>,
+) -> Result<(), Error> {
     for item in list.try_iter()? {
         if skip_nulls && (item.is_none() || matches!(item.as_str(), Some("None" | "null"))) {
             continue;

@@ -34,7 +34,9 @@ pub(crate) fn python_str(value: &Value) -> String {
         ValueKind::Undefined => String::new(),
         ValueKind::None => "None".into(),
         ValueKind::Bool => if value.is_true() { "True" } else { "False" }.into(),
-        ValueKind::Number if !value.is_integer() => f64::try_from(value.clone()).map_or_else(|_| value.to_string(), python_float),
+        ValueKind::Number if !value.is_integer() => {
+            f64::try_from(value.clone()).map_or_else(|_| value.to_string(), python_float)
+        }
         ValueKind::Map | ValueKind::Seq | ValueKind::Iterable => python_repr(value),
         _ => value.to_string(),
     }
@@ -49,7 +51,9 @@ fn default(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
     };
     let fallback = match args.first() {
         Some(f) => f.clone(),
-        None => kwargs.get::<Option<Value>>("default_value")?.unwrap_or_else(|| Value::from("")),
+        None => kwargs
+            .get::<Option<Value>>("default_value")?
+            .unwrap_or_else(|| Value::from("")),
     };
     kwargs.assert_all_used()?;
     if value.is_undefined() || (boolean && !value.is_true()) {
@@ -74,10 +78,17 @@ fn to_bool(value: Value) -> Value {
 }
 
 /// Jinja2's `int`: strings are parsed (falling back to float), failures give the default.
-fn to_int(value: Value, fallback: Option<Value>, base: Option<u32>, kwargs: Kwargs) -> Result<Value, Error> {
+fn to_int(
+    value: Value,
+    fallback: Option<Value>,
+    base: Option<u32>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let fallback = match fallback {
         Some(f) => f,
-        None => kwargs.get::<Option<Value>>("default")?.unwrap_or(Value::from(0)),
+        None => kwargs
+            .get::<Option<Value>>("default")?
+            .unwrap_or(Value::from(0)),
     };
     let base = match base {
         Some(b) => b,
@@ -87,12 +98,18 @@ fn to_int(value: Value, fallback: Option<Value>, base: Option<u32>, kwargs: Kwar
     Ok(match value.kind() {
         ValueKind::Bool => Value::from(i64::from(value.is_true())),
         ValueKind::Number if value.is_integer() => value,
-        ValueKind::Number => f64::try_from(value).map_or(fallback, |f| Value::from(f.trunc() as i64)),
+        ValueKind::Number => {
+            f64::try_from(value).map_or(fallback, |f| Value::from(f.trunc() as i64))
+        }
         ValueKind::String => {
             let s = value.as_str().unwrap_or_default().trim().replace('_', "");
             parse_int(&s, base)
                 .map(Value::from)
-                .or_else(|| (base == 10).then(|| s.parse::<f64>().ok().map(|f| Value::from(f.trunc() as i64))).flatten())
+                .or_else(|| {
+                    (base == 10)
+                        .then(|| s.parse::<f64>().ok().map(|f| Value::from(f.trunc() as i64)))
+                        .flatten()
+                })
                 .unwrap_or(fallback)
         }
         _ => fallback,
@@ -125,7 +142,9 @@ fn parse_int(s: &str, base: u32) -> Option<i64> {
 fn to_float(value: Value, fallback: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let fallback = match fallback {
         Some(f) => f,
-        None => kwargs.get::<Option<Value>>("default")?.unwrap_or(Value::from(0.0)),
+        None => kwargs
+            .get::<Option<Value>>("default")?
+            .unwrap_or(Value::from(0.0)),
     };
     kwargs.assert_all_used()?;
     Ok(match value.kind() {
@@ -168,10 +187,9 @@ fn mandatory(value: Value, msg: Option<String>, kwargs: Kwargs) -> Result<Value,
     }
     mark_mandatory_failure();
     // The error from get_attr carries the undefined's origin, so the name can be recovered.
-    Err(value
-        .get_attr("")
-        .err()
-        .unwrap_or_else(|| Error::new(ErrorKind::UndefinedError, "Mandatory variable not defined.")))
+    Err(value.get_attr("").err().unwrap_or_else(|| {
+        Error::new(ErrorKind::UndefinedError, "Mandatory variable not defined.")
+    }))
 }
 
 /// Python type names, as Ansible users know them from `type_debug`.
@@ -193,7 +211,7 @@ fn type_debug(value: &Value) -> &'static str {
 fn log(x: f64, base: Option<f64>) -> f64 {
     match base {
         None => x.ln(),
-        Some(b) if b == 10.0 => x.log10(),
+        Some(10.0) => x.log10(),
         Some(b) => x.ln() / b.ln(),
     }
 }

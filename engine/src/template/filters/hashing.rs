@@ -5,11 +5,21 @@ use minijinja::{Environment, Error, ErrorKind};
 use sha2::Digest;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("hash", |data: Value, hashtype: Option<String>| -> Result<String, Error> {
-        hash(&super::python_str(&data), hashtype.as_deref().unwrap_or("sha1"))
+    env.add_filter(
+        "hash",
+        |data: Value, hashtype: Option<String>| -> Result<String, Error> {
+            hash(
+                &super::python_str(&data),
+                hashtype.as_deref().unwrap_or("sha1"),
+            )
+        },
+    );
+    env.add_filter("checksum", |data: Value| {
+        hash(&super::python_str(&data), "sha1")
     });
-    env.add_filter("checksum", |data: Value| hash(&super::python_str(&data), "sha1"));
-    env.add_filter("sha1", |data: Value| hash(&super::python_str(&data), "sha1"));
+    env.add_filter("sha1", |data: Value| {
+        hash(&super::python_str(&data), "sha1")
+    });
     env.add_filter("md5", |data: Value| hash(&super::python_str(&data), "md5"));
     env.add_filter("password_hash", password_hash);
 }
@@ -30,8 +40,10 @@ pub(crate) fn hash(data: &str, hashtype: &str) -> Result<String, Error> {
         other => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("unsupported hash type '{other}' (supported: md5, sha1, sha224, sha256, sha384, sha512)"),
-            ))
+                format!(
+                    "unsupported hash type '{other}' (supported: md5, sha1, sha224, sha256, sha384, sha512)"
+                ),
+            ));
         }
     })
 }
@@ -48,7 +60,9 @@ fn password_hash(
 ) -> Result<String, Error> {
     let hashtype = match hashtype {
         Some(h) => h,
-        None => kwargs.get::<Option<String>>("hashtype")?.unwrap_or_else(|| "sha512".into()),
+        None => kwargs
+            .get::<Option<String>>("hashtype")?
+            .unwrap_or_else(|| "sha512".into()),
     };
     let salt = match salt {
         Some(s) => Some(s),
@@ -63,12 +77,17 @@ fn password_hash(
         other => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("password_hash: unsupported hash type '{other}' (supported: sha512, sha256)"),
-            ))
+                format!(
+                    "password_hash: unsupported hash type '{other}' (supported: sha512, sha256)"
+                ),
+            ));
         }
     };
     let salt = salt.unwrap_or_else(|| random_salt(salt_size.unwrap_or(16)));
-    if let Some(bad) = salt.chars().find(|c| !CRYPT_ALPHABET.contains(&(*c as u8)) || !c.is_ascii()) {
+    if let Some(bad) = salt
+        .chars()
+        .find(|c| !CRYPT_ALPHABET.contains(&(*c as u8)) || !c.is_ascii())
+    {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
             format!("password_hash: invalid character '{bad}' in salt (allowed: ./0-9A-Za-z)"),
@@ -77,8 +96,12 @@ fn password_hash(
     // SHA-crypt uses at most 16 salt characters.
     let salt: String = salt.chars().take(16).collect();
     let rounds_value = rounds.unwrap_or(5000);
-    let params = sha_crypt::Params::new(rounds_value)
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("password_hash: invalid rounds: {e}")))?;
+    let params = sha_crypt::Params::new(rounds_value).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("password_hash: invalid rounds: {e}"),
+        )
+    })?;
     let encoded = if sha512 {
         let digest = sha_crypt::sha512_crypt(password.as_bytes(), salt.as_bytes(), params);
         encode_sha512(&digest)
@@ -86,7 +109,11 @@ fn password_hash(
         let digest = sha_crypt::sha256_crypt(password.as_bytes(), salt.as_bytes(), params);
         encode_sha256(&digest)
     };
-    let rounds_field = if rounds_value == 5000 { String::new() } else { format!("rounds={rounds_value}$") };
+    let rounds_field = if rounds_value == 5000 {
+        String::new()
+    } else {
+        format!("rounds={rounds_value}$")
+    };
     Ok(format!("${ident}${rounds_field}{salt}${encoded}"))
 }
 

@@ -16,18 +16,97 @@ pub(crate) use self::core::python_str;
 /// Every filter name, for did-you-mean hints.
 pub(crate) const NAMES: &[&str] = &[
     // ours
-    "default", "d", "bool", "int", "float", "string", "ternary", "mandatory", "type_debug", "combine",
-    "dict2items", "items2dict", "flatten", "union", "difference", "intersect", "symmetric_difference",
-    "to_json", "to_nice_json", "from_json", "to_yaml", "to_nice_yaml", "from_yaml", "from_yaml_all",
-    "b64encode", "b64decode", "basename", "dirname", "splitext", "quote", "expanduser", "realpath",
-    "hash", "password_hash", "checksum", "md5", "sha1", "regex_replace", "regex_search", "regex_findall",
-    "regex_escape", "zip_longest", "log", "pow", "root",
+    "default",
+    "d",
+    "bool",
+    "int",
+    "float",
+    "string",
+    "ternary",
+    "mandatory",
+    "type_debug",
+    "combine",
+    "dict2items",
+    "items2dict",
+    "flatten",
+    "union",
+    "difference",
+    "intersect",
+    "symmetric_difference",
+    "to_json",
+    "to_nice_json",
+    "from_json",
+    "to_yaml",
+    "to_nice_yaml",
+    "from_yaml",
+    "from_yaml_all",
+    "b64encode",
+    "b64decode",
+    "basename",
+    "dirname",
+    "splitext",
+    "quote",
+    "expanduser",
+    "realpath",
+    "hash",
+    "password_hash",
+    "checksum",
+    "md5",
+    "sha1",
+    "regex_replace",
+    "regex_search",
+    "regex_findall",
+    "regex_escape",
+    "zip_longest",
+    "log",
+    "pow",
+    "root",
     // minijinja builtins Ansible playbooks use
-    "safe", "escape", "e", "lower", "upper", "title", "capitalize", "replace", "length", "count", "dictsort",
-    "items", "reverse", "trim", "join", "split", "lines", "round", "abs", "attr", "first", "last", "min",
-    "max", "sort", "list", "batch", "slice", "sum", "indent", "select", "reject", "selectattr",
-    "rejectattr", "map", "groupby", "unique", "chain", "zip", "pprint", "format", "tojson", "urlencode",
-    "truncate", "wordcount",
+    "safe",
+    "escape",
+    "e",
+    "lower",
+    "upper",
+    "title",
+    "capitalize",
+    "replace",
+    "length",
+    "count",
+    "dictsort",
+    "items",
+    "reverse",
+    "trim",
+    "join",
+    "split",
+    "lines",
+    "round",
+    "abs",
+    "attr",
+    "first",
+    "last",
+    "min",
+    "max",
+    "sort",
+    "list",
+    "batch",
+    "slice",
+    "sum",
+    "indent",
+    "select",
+    "reject",
+    "selectattr",
+    "rejectattr",
+    "map",
+    "groupby",
+    "unique",
+    "chain",
+    "zip",
+    "pprint",
+    "format",
+    "tojson",
+    "urlencode",
+    "truncate",
+    "wordcount",
 ];
 
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -81,7 +160,11 @@ fn write_repr(value: &Value, out: &mut String) {
 
 /// Python's string repr: single quotes unless the text contains one and no double quote.
 fn quote_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -94,7 +177,9 @@ fn quote_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }

@@ -11,7 +11,11 @@ pub(super) fn register(env: &mut Environment<'static>) {
         Value::from(vec![Value::from(root), Value::from(ext)])
     });
     env.add_filter("quote", |value: Value| {
-        let text = if value.is_none() || value.is_undefined() { String::new() } else { super::python_str(&value) };
+        let text = if value.is_none() || value.is_undefined() {
+            String::new()
+        } else {
+            super::python_str(&value)
+        };
         shell_quote(&text)
     });
     env.add_filter("expanduser", |path: String| expanduser(&path));
@@ -58,7 +62,9 @@ pub(crate) fn shell_quote(s: &str) -> String {
     if s.is_empty() {
         return "''".into();
     }
-    let safe = s.chars().all(|c| c.is_alphanumeric() || c == '_' || "@%+=:,./-".contains(c));
+    let safe = s
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || "@%+=:,./-".contains(c));
     if safe {
         return s.to_owned();
     }

@@ -8,22 +8,32 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("regex_search", regex_search);
     env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", |text: String, re_type: Option<String>| -> Result<String, Error> {
-        match re_type.as_deref().unwrap_or("python") {
-            "python" => Ok(python_escape(&text)),
-            "posix_basic" => Ok(text.chars().fold(String::new(), |mut out, c| {
-                if ".[]\\*^$".contains(c) {
-                    out.push('\\');
-                }
-                out.push(c);
-                out
-            })),
-            other => Err(Error::new(ErrorKind::InvalidOperation, format!("regex_escape: regex type '{other}' is not supported"))),
-        }
-    });
+    env.add_filter(
+        "regex_escape",
+        |text: String, re_type: Option<String>| -> Result<String, Error> {
+            match re_type.as_deref().unwrap_or("python") {
+                "python" => Ok(python_escape(&text)),
+                "posix_basic" => Ok(text.chars().fold(String::new(), |mut out, c| {
+                    if ".[]\\*^$".contains(c) {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                    out
+                })),
+                other => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("regex_escape: regex type '{other}' is not supported"),
+                )),
+            }
+        },
+    );
 }
 
-fn flags(kwargs: &Kwargs, ignorecase: Option<bool>, multiline: Option<bool>) -> Result<Flags, Error> {
+fn flags(
+    kwargs: &Kwargs,
+    ignorecase: Option<bool>,
+    multiline: Option<bool>,
+) -> Result<Flags, Error> {
     Ok(Flags {
         ignorecase: match ignorecase {
             Some(b) => b,
@@ -80,7 +90,11 @@ fn regex_replace(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
     };
     let pattern = string_arg(0, "pattern")?;
     let replacement = string_arg(1, "replacement")?;
-    let flags = flags(&kwargs, bool_arg(2, "ignorecase")?, bool_arg(3, "multiline")?)?;
+    let flags = flags(
+        &kwargs,
+        bool_arg(2, "ignorecase")?,
+        bool_arg(3, "multiline")?,
+    )?;
     let count = count_arg(4, "count")?;
     let mandatory_count = count_arg(5, "mandatory_count")?;
     kwargs.assert_all_used()?;
@@ -97,7 +111,12 @@ fn regex_replace(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
 
 /// `regex_search(regex, *groups, ignorecase=False, multiline=False)`: the match, or with group
 /// arguments (`'\\1'`, `'\\g<name>'`) a list of those groups; None when nothing matches.
-fn regex_search(value: Value, pattern: String, groups: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn regex_search(
+    value: Value,
+    pattern: String,
+    groups: Rest<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let flags = flags(&kwargs, None, None)?;
     kwargs.assert_all_used()?;
     let re = pyregex::compile(&pattern, flags)?;
@@ -115,10 +134,16 @@ fn regex_search(value: Value, pattern: String, groups: Rest<String>, kwargs: Kwa
                 Ok(n) => caps.get(n),
                 Err(_) => caps.name(name),
             }
-        } else if let Some(n) = group.strip_prefix('\\').and_then(|g| g.parse::<usize>().ok()) {
+        } else if let Some(n) = group
+            .strip_prefix('\\')
+            .and_then(|g| g.parse::<usize>().ok())
+        {
             caps.get(n)
         } else {
-            return Err(Error::new(ErrorKind::InvalidOperation, format!("Unknown argument '{group}' to regex_search")));
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("Unknown argument '{group}' to regex_search"),
+            ));
         };
         out.push(m.map_or(Value::from(()), |m| Value::from(m.as_str())));
     }
@@ -143,7 +168,11 @@ fn regex_findall(
         let item = match caps.len() {
             1 => Value::from(caps.get(0).map_or("", |m| m.as_str())),
             2 => Value::from(caps.get(1).map_or("", |m| m.as_str())),
-            n => Value::from((1..n).map(|i| Value::from(caps.get(i).map_or("", |m| m.as_str()))).collect::<Vec<_>>()),
+            n => Value::from(
+                (1..n)
+                    .map(|i| Value::from(caps.get(i).map_or("", |m| m.as_str())))
+                    .collect::<Vec<_>>(),
+            ),
         };
         out.push(item);
     }

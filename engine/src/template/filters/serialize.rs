@@ -8,62 +8,103 @@ use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("to_json", |value: Value, kwargs: Kwargs| -> Result<String, Error> {
-        let indent = kwargs.get::<Option<usize>>("indent")?;
-        let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
-        let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
-        kwargs.assert_all_used()?;
-        let options = JsonOptions { indent, sort_keys, ensure_ascii, compact_separators: indent.is_some() };
-        Ok(dumps(&to_json(&value)?, &options))
-    });
-    env.add_filter("to_nice_json", |value: Value, indent: Option<usize>, kwargs: Kwargs| -> Result<String, Error> {
-        let indent = match indent {
-            Some(i) => i,
-            None => kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
-        };
-        let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
-        let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
-        kwargs.assert_all_used()?;
-        let options = JsonOptions { indent: Some(indent), sort_keys, ensure_ascii, compact_separators: true };
-        Ok(dumps(&to_json(&value)?, &options))
-    });
+    env.add_filter(
+        "to_json",
+        |value: Value, kwargs: Kwargs| -> Result<String, Error> {
+            let indent = kwargs.get::<Option<usize>>("indent")?;
+            let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
+            let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
+            kwargs.assert_all_used()?;
+            let options = JsonOptions {
+                indent,
+                sort_keys,
+                ensure_ascii,
+                compact_separators: indent.is_some(),
+            };
+            Ok(dumps(&to_json(&value)?, &options))
+        },
+    );
+    env.add_filter(
+        "to_nice_json",
+        |value: Value, indent: Option<usize>, kwargs: Kwargs| -> Result<String, Error> {
+            let indent = match indent {
+                Some(i) => i,
+                None => kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
+            };
+            let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
+            let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
+            kwargs.assert_all_used()?;
+            let options = JsonOptions {
+                indent: Some(indent),
+                sort_keys,
+                ensure_ascii,
+                compact_separators: true,
+            };
+            Ok(dumps(&to_json(&value)?, &options))
+        },
+    );
     env.add_filter("from_json", |text: String| -> Result<Value, Error> {
-        let parsed: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("from_json: invalid JSON: {e}")))?;
+        let parsed: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("from_json: invalid JSON: {e}"),
+            )
+        })?;
         Ok(from_json(&parsed))
     });
-    env.add_filter("to_yaml", |value: Value, kwargs: Kwargs| -> Result<String, Error> {
-        let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(2);
-        kwargs.assert_all_used()?;
-        Ok(yaml_dump(&to_json(&value)?, indent.max(2)))
-    });
-    env.add_filter("to_nice_yaml", |value: Value, indent: Option<usize>, kwargs: Kwargs| -> Result<String, Error> {
-        let indent = match indent {
-            Some(i) => i,
-            None => kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
-        };
-        kwargs.assert_all_used()?;
-        Ok(yaml_dump(&to_json(&value)?, indent.max(2)))
-    });
+    env.add_filter(
+        "to_yaml",
+        |value: Value, kwargs: Kwargs| -> Result<String, Error> {
+            let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(2);
+            kwargs.assert_all_used()?;
+            Ok(yaml_dump(&to_json(&value)?, indent.max(2)))
+        },
+    );
+    env.add_filter(
+        "to_nice_yaml",
+        |value: Value, indent: Option<usize>, kwargs: Kwargs| -> Result<String, Error> {
+            let indent = match indent {
+                Some(i) => i,
+                None => kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
+            };
+            kwargs.assert_all_used()?;
+            Ok(yaml_dump(&to_json(&value)?, indent.max(2)))
+        },
+    );
     env.add_filter("from_yaml", |text: String| -> Result<Value, Error> {
-        let parsed: serde_json::Value = serde_yaml::from_str(&text)
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("from_yaml: invalid YAML: {e}")))?;
+        let parsed: serde_json::Value = serde_yaml::from_str(&text).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("from_yaml: invalid YAML: {e}"),
+            )
+        })?;
         Ok(from_json(&parsed))
     });
     env.add_filter("from_yaml_all", |text: String| -> Result<Value, Error> {
         let mut docs = Vec::new();
         for doc in serde_yaml::Deserializer::from_str(&text) {
-            let parsed: serde_json::Value = serde::Deserialize::deserialize(doc)
-                .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("from_yaml_all: invalid YAML: {e}")))?;
+            let parsed: serde_json::Value = serde::Deserialize::deserialize(doc).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("from_yaml_all: invalid YAML: {e}"),
+                )
+            })?;
             docs.push(from_json(&parsed));
         }
         Ok(Value::from(docs))
     });
-    env.add_filter("b64encode", |text: String| base64::engine::general_purpose::STANDARD.encode(text.as_bytes()));
+    env.add_filter("b64encode", |text: String| {
+        base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
+    });
     env.add_filter("b64decode", |text: String| -> Result<String, Error> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim().as_bytes())
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("b64decode: invalid base64 input: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("b64decode: invalid base64 input: {e}"),
+                )
+            })?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     });
 }
@@ -85,7 +126,11 @@ pub(crate) fn dumps(value: &serde_json::Value, options: &JsonOptions) -> String 
 }
 
 fn write_json(value: &serde_json::Value, options: &JsonOptions, level: usize, out: &mut String) {
-    let item_separator = if options.compact_separators { "," } else { ", " };
+    let item_separator = if options.compact_separators {
+        ","
+    } else {
+        ", "
+    };
     let newline = |out: &mut String, level: usize| {
         if let Some(indent) = options.indent {
             out.push('\n');
@@ -174,14 +219,23 @@ fn write_json_string(s: &str, ensure_ascii: bool, out: &mut String) {
 pub(crate) fn yaml_dump(value: &serde_json::Value, indent: usize) -> String {
     let mut out = String::new();
     match value {
-        serde_json::Value::Array(items) if !items.is_empty() => emit_node(value, 0, indent, true, &mut out),
-        serde_json::Value::Object(map) if !map.is_empty() => emit_node(value, 0, indent, true, &mut out),
+        serde_json::Value::Array(items) if !items.is_empty() => {
+            emit_node(value, 0, indent, true, &mut out)
+        }
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            emit_node(value, 0, indent, true, &mut out)
+        }
         other => {
             let (text, plain) = yaml_scalar(other, indent);
             out.push_str(&text);
             out.push('\n');
             // PyYAML ends a document that is a lone plain scalar with an explicit end marker.
-            if plain && !matches!(other, serde_json::Value::Array(_) | serde_json::Value::Object(_)) {
+            if plain
+                && !matches!(
+                    other,
+                    serde_json::Value::Array(_) | serde_json::Value::Object(_)
+                )
+            {
                 out.push_str("...\n");
             }
         }
@@ -197,7 +251,13 @@ fn is_block(value: &serde_json::Value) -> bool {
     }
 }
 
-fn emit_node(value: &serde_json::Value, col: usize, step: usize, at_line_start: bool, out: &mut String) {
+fn emit_node(
+    value: &serde_json::Value,
+    col: usize,
+    step: usize,
+    at_line_start: bool,
+    out: &mut String,
+) {
     match value {
         serde_json::Value::Object(map) => {
             let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
@@ -276,7 +336,9 @@ fn yaml_scalar(value: &serde_json::Value, continuation_indent: usize) -> (String
 }
 
 fn yaml_string(s: &str, continuation_indent: usize) -> (String, bool) {
-    if s.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{feff}') {
+    if s.chars()
+        .any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
+    {
         return (double_quoted(s), false);
     }
     if s.contains('\n') {
@@ -354,8 +416,10 @@ fn plain_allowed(s: &str) -> bool {
 /// PyYAML's implicit resolvers (YAML 1.1): booleans, null, numbers, timestamps.
 fn resolves_to_non_string(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "yes" | "no" | "true" | "false" | "on" | "off" | "null" | "~" | "y" | "n")
-        && (s == lower || s == s.to_ascii_uppercase() || s[..1].to_uppercase() + &s[1..] == s)
+    if matches!(
+        lower.as_str(),
+        "yes" | "no" | "true" | "false" | "on" | "off" | "null" | "~" | "y" | "n"
+    ) && (s == lower || s == s.to_ascii_uppercase() || s[..1].to_uppercase() + &s[1..] == s)
     {
         return true;
     }
@@ -374,10 +438,16 @@ fn resolves_to_non_string(s: &str) -> bool {
             return true;
         }
     }
-    if unsigned.contains(':') && unsigned.split(':').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
+    if unsigned.contains(':')
+        && unsigned
+            .split(':')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
         return true;
     }
-    let float_like = unsigned.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+    let float_like = unsigned
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
         && unsigned.chars().any(|c| c.is_ascii_digit())
         && unsigned.contains('.');
     if float_like && unsigned.parse::<f64>().is_ok() {
@@ -388,5 +458,8 @@ fn resolves_to_non_string(s: &str) -> bool {
     bytes.len() >= 8
         && bytes[..4].iter().all(u8::is_ascii_digit)
         && bytes[4] == b'-'
-        && s[5..].split(['-', 'T', 't', ' ', ':', '.']).next().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && s[5..]
+            .split(['-', 'T', 't', ' ', ':', '.'])
+            .next()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
