@@ -11,6 +11,7 @@ use std::sync::Arc;
 pub(crate) fn build(
     options: &Arc<TemplarOptions>,
     overrides: &Overrides,
+    strict: bool,
 ) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
     // Ansible's template action: trim_blocks on, lstrip_blocks off, and every trailing newline of
@@ -44,7 +45,11 @@ pub(crate) fn build(
     env.set_syntax(syntax.build()?);
     // Chainable keeps `a.b is defined` and `a.b | default(x)` working; the formatter makes
     // printing an undefined value an error, which is what StrictUndefined does for Ansible.
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env.set_undefined_behavior(if strict {
+        UndefinedBehavior::Strict
+    } else {
+        UndefinedBehavior::Chainable
+    });
     env.set_formatter(format_value);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_debug(true);
@@ -75,6 +80,13 @@ fn format_value(
     if value.is_none() {
         // Jinja2 prints Python's None as "None".
         return out.write_str("None").map_err(Error::from);
+    }
+    if value.kind() == minijinja::value::ValueKind::Number && !value.is_integer() {
+        if let Ok(f) = f64::try_from(value.clone()) {
+            return out
+                .write_str(&filters::python_float(f))
+                .map_err(Error::from);
+        }
     }
     if value.kind() == minijinja::value::ValueKind::Bool {
         return out

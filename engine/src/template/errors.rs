@@ -30,7 +30,7 @@ fn take_mandatory_failure() -> bool {
 /// Converts a minijinja error raised while templating `source` with `vars`.
 pub(crate) fn convert(err: minijinja::Error, source: &str, vars: &VarMap) -> Error {
     let message = describe_with(&err, source, Some(vars));
-    let hint = hint_for(&err, source);
+    let hint = hint_for(&err);
     Error::Template {
         location: None,
         message,
@@ -60,19 +60,32 @@ fn describe_with(err: &minijinja::Error, source: &str, vars: Option<&VarMap>) ->
                 .then(|| vars.and_then(|vars| first_missing(source, vars)))
                 .flatten()
         });
+    if mandatory {
+        let name = undefined_name(detail)
+            .or_else(|| span_expression(err, source))
+            .unwrap_or_default();
+        return format!("Mandatory variable '{name}' not defined.");
+    }
     if let Some(message) = undefined {
-        if mandatory {
-            let name = message.split('\'').nth(1).unwrap_or_default();
-            return format!("Mandatory variable '{name}' not defined.");
-        }
         return message;
     }
     if err.kind() == ErrorKind::UndefinedError {
-        return "an undefined variable was used".to_owned();
+        return match span_expression(err, source) {
+            Some(expr) => format!("'{expr}' is undefined"),
+            None => "an undefined variable was used".to_owned(),
+        };
     }
     let mut message = match (err.kind(), err.detail()) {
         (ErrorKind::SyntaxError, Some(detail)) => format!("template syntax error: {detail}"),
-        (ErrorKind::InvalidOperation, Some(detail)) => detail.to_owned(),
+        (ErrorKind::UnknownFilter, Some(_)) => {
+            format!("no filter named '{}'", unknown_name(detail))
+        }
+        (ErrorKind::UnknownTest, Some(_)) => format!("no test named '{}'", unknown_name(detail)),
+        (ErrorKind::UnknownFunction, Some(d)) if d.starts_with("lookup plugin") => d.to_owned(),
+        (ErrorKind::UnknownFunction, Some(_)) => format!("'{}' is undefined", unknown_name(detail)),
+        (ErrorKind::InvalidOperation | ErrorKind::UndefinedError, Some(detail)) => {
+            detail.to_owned()
+        }
         (kind, Some(detail)) => format!("{kind}: {detail}"),
         (kind, None) => kind.to_string(),
     };
@@ -81,10 +94,31 @@ fn describe_with(err: &minijinja::Error, source: &str, vars: Option<&VarMap>) ->
             message.push_str(&format!(" (line {line})"));
         }
     }
-    if !source.contains('\n') && source.len() <= 200 && !message.contains(source) {
+    // Like Ansible, show the offending string with syntax errors.
+    if err.kind() == ErrorKind::SyntaxError && !source.contains('\n') && source.len() <= 200 {
         message.push_str(&format!(". String: {source}"));
     }
     message
+}
+
+/// The name in minijinja's "filter x is unknown" style details.
+fn unknown_name(detail: &str) -> &str {
+    let words: Vec<&str> = detail.split_whitespace().collect();
+    match words.iter().position(|w| *w == "is") {
+        Some(i) if i > 0 => words[i - 1],
+        _ => detail,
+    }
+}
+
+/// The expression around an error's span, without its `{{ }}`.
+fn span_expression(err: &minijinja::Error, source: &str) -> Option<String> {
+    let text = source.get(err.range()?)?.trim();
+    let text = text
+        .strip_prefix("{{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .unwrap_or(text);
+    let text = text.trim_matches(['-', '+']).trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 /// The expression minijinja's debug info names in "`expr` is undefined".
@@ -92,6 +126,16 @@ fn undefined_name(detail: &str) -> Option<String> {
     let end = detail.find("` is undefined")?;
     let start = detail[..end].rfind('`')?;
     Some(detail[start + 1..end].to_owned())
+}
+
+/// `x['key']` reads like `x.key` in messages.
+fn subscript_as_attribute(expr: &str) -> String {
+    if let Some(body) = expr.strip_suffix("']").or_else(|| expr.strip_suffix("\"]")) {
+        if let Some(open) = body.rfind("['").or_else(|| body.rfind("[\"")) {
+            return format!("{}.{}", &body[..open], &body[open + 2..]);
+        }
+    }
+    expr.to_owned()
 }
 
 fn undefined_message(expr: &str) -> String {
@@ -103,33 +147,15 @@ fn undefined_message(expr: &str) -> String {
     format!("'{expr}' is undefined")
 }
 
-fn hint_for(err: &minijinja::Error, source: &str) -> Option<String> {
-    let kind = err.kind();
-    let candidates: Vec<String> = match kind {
+fn hint_for(err: &minijinja::Error) -> Option<String> {
+    let candidates: Vec<String> = match err.kind() {
         ErrorKind::UnknownFilter => analysis_env_names(Names::Filters),
         ErrorKind::UnknownTest => analysis_env_names(Names::Tests),
         ErrorKind::UnknownFunction => analysis_env_names(Names::Functions),
         _ => return None,
     };
-    let span = source.get(err.range()?)?;
-    let name = span
-        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .find(|word| !word.is_empty() && !word.chars().all(|c| c.is_ascii_digit()))?;
-    let words: Vec<&str> = span
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    // The span covers the whole filter/test expression; any word that is close to a known name
-    // is the misspelt one.
-    for word in words.iter().rev().chain(std::iter::once(&name)) {
-        if candidates.iter().any(|c| c == word) {
-            continue;
-        }
-        if let Some(hint) = crate::suggest::hint(word, candidates.iter().map(String::as_str)) {
-            return Some(hint);
-        }
-    }
-    None
+    let name = unknown_name(err.detail()?);
+    crate::suggest::hint(name, candidates.iter().map(String::as_str))
 }
 
 enum Names {
@@ -226,8 +252,12 @@ fn first_missing_depth(source: &str, vars: &VarMap, depth: usize) -> Option<Stri
 
 /// The error for an expression whose whole result is undefined (`when: foo`, `loop: "{{ x }}"`).
 pub(crate) fn undefined_result(expr: &str, vars: &VarMap) -> Error {
-    let message =
-        first_missing(expr, vars).unwrap_or_else(|| format!("'{}' is undefined", expr.trim()));
+    let message = first_missing(expr, vars).unwrap_or_else(|| {
+        let bare = super::native::strip_expression_braces(expr)
+            .unwrap_or(expr)
+            .trim();
+        undefined_message(&subscript_as_attribute(bare))
+    });
     Error::Template {
         location: None,
         message,
@@ -235,38 +265,25 @@ pub(crate) fn undefined_result(expr: &str, vars: &VarMap) -> Error {
     }
 }
 
-/// Ansible's undefined is strict: `when: foo and bar` fails when `bar` is missing, while
-/// minijinja's chainable undefined is merely false. Tests (`is defined`) and filters
-/// (`| default`) legitimately take undefined values, so a missing variable is an error only when
-/// none of its uses is followed by `is` or `|`.
-pub(crate) fn check_unguarded_undefined(
+/// After a strict evaluation failed on an undefined value: the first missing variable that
+/// `expr` uses without a guard. Tests (`is defined`) and `default`/`mandatory` legitimately take
+/// undefined values (`x.y is defined` with `x` missing only works chainably); any other use of a
+/// missing variable is an error, as with Ansible's StrictUndefined.
+pub(crate) fn unguarded_missing(
     compiled: &Expression<'_, '_>,
     expr: &str,
-    vars: &VarMap,
-    env: &Environment<'static>,
-) -> crate::Result<()> {
+    is_defined: &dyn Fn(&str) -> bool,
+) -> Option<String> {
     let mut missing: Vec<String> = compiled
         .undeclared_variables(false)
         .into_iter()
-        .filter(|name| {
-            !vars.contains_key(name)
-                && name != "vars"
-                && name != VARS_KEY
-                && !env.globals().any(|(global, _)| global == name)
-        })
+        .filter(|name| name != "vars" && name != VARS_KEY && !is_defined(name))
         .collect();
     missing.sort_by_key(|n| expr.find(n.as_str()).unwrap_or(usize::MAX));
-    for name in missing {
-        let uses = uses_of(expr, &name);
-        if !uses.is_empty() && uses.iter().all(|guarded| !guarded) {
-            return Err(Error::Template {
-                location: None,
-                message: format!("'{name}' is undefined"),
-                hint: None,
-            });
-        }
-    }
-    Ok(())
+    missing.into_iter().find(|name| {
+        let uses = uses_of(expr, name);
+        !uses.is_empty() && uses.iter().all(|guarded| !guarded)
+    })
 }
 
 /// For each use of variable `name` in `expr`: whether a test or filter guards it.
@@ -353,7 +370,14 @@ fn guarded_after(chars: &[char], mut i: usize) -> bool {
         }
     }
     match chars.get(i) {
-        Some('|') => true,
+        Some('|') => {
+            let name: String = chars[i + 1..]
+                .iter()
+                .skip_while(|c| c.is_whitespace())
+                .take_while(|c| is_ident(**c))
+                .collect();
+            matches!(name.as_str(), "default" | "d" | "mandatory")
+        }
         Some('i') => {
             chars.get(i + 1) == Some(&'s') && !chars.get(i + 2).is_some_and(|c| is_ident(*c))
         }

@@ -70,6 +70,13 @@ impl LazyVars {
     }
 }
 
+impl LazyVars {
+    /// Whether `name` is a variable (without templating it).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.vars.contains_key(name) || name == "vars" || name == VARS_KEY
+    }
+}
+
 impl Object for LazyVars {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Map
@@ -149,10 +156,15 @@ fn resolve(
                     format!("recursive loop detected in template string: {s}"),
                 ));
             }
-            let result = native::eval_string(&core.env, s, Value::from_dyn_object(root));
+            let result = native::eval_string(core, s, Value::from_dyn_object(root));
             guard.leave(key);
             match result {
                 Ok(value) => value,
+                // Undefined like Ansible's lazily templated vars: `b is defined` is false and
+                // `b | default(x)` works; printing it names the missing variable.
+                Err(err) if err.kind() == ErrorKind::UndefinedError && !is_nested_message(&err) => {
+                    Value::UNDEFINED
+                }
                 Err(err) => Value::from(nested_error(err, s)),
             }
         }
@@ -164,6 +176,12 @@ fn resolve(
         ),
         other => Value::from(Serde(other)),
     }
+}
+
+/// Errors we already turned into a final message (recursion) must not be swallowed.
+fn is_nested_message(err: &Error) -> bool {
+    err.detail()
+        .is_some_and(|d| d.starts_with("recursive loop detected"))
 }
 
 /// Keeps the innermost, most specific message when a variable's own template fails.

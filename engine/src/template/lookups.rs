@@ -70,7 +70,7 @@ fn call(
                 format!(
                     "Invalid value '{other}' for errors, valid values are strict, warn and ignore"
                 ),
-            ))
+            ));
         }
     };
     let result = run_plugin(state, options, name, &terms, &kwargs).and_then(|r| {
@@ -80,11 +80,13 @@ fn call(
     let results = match result {
         Ok(results) => results,
         Err(err) if on_error == OnError::Strict || err.kind() == ErrorKind::UnknownFunction => {
-            return Err(err)
+            return Err(err);
         }
         Err(err) => {
             if on_error == OnError::Warn {
-                tracing::warn!("An unhandled exception occurred while running the lookup plugin '{name}': {err}");
+                tracing::warn!(
+                    "An unhandled exception occurred while running the lookup plugin '{name}': {err}"
+                );
             }
             return Ok(if wantlist {
                 Value::from(Vec::<Value>::new())
@@ -253,7 +255,7 @@ fn run_plugin(
                             return Err(Error::new(
                                 ErrorKind::UndefinedError,
                                 format!("No variable found with this name: {term}"),
-                            ))
+                            ));
                         }
                     },
                 }

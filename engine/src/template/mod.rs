@@ -52,7 +52,10 @@ pub struct TemplarOptions {
 
 /// Shared by the templar and the lazily templated variable objects.
 pub(crate) struct Core {
+    /// Chainable undefined; renders templates and evaluates guarded expressions.
     pub(crate) env: Environment<'static>,
+    /// Strict undefined; expressions are evaluated here first (see `native::eval_expression`).
+    pub(crate) strict_env: Environment<'static>,
     pub(crate) options: Arc<TemplarOptions>,
     /// Environments for `#jinja2:` header overrides, keyed by their syntax settings. Almost every
     /// template uses the main environment; the few that override get one cached environment each.
@@ -66,11 +69,14 @@ pub struct Templar {
 impl Templar {
     pub fn new(options: TemplarOptions) -> Templar {
         let options = Arc::new(options);
-        let env = env::build(&options, &header::Overrides::default())
+        let env = env::build(&options, &header::Overrides::default(), false)
+            .expect("the default syntax configuration is valid");
+        let strict_env = env::build(&options, &header::Overrides::default(), true)
             .expect("the default syntax configuration is valid");
         Templar {
             core: Arc::new(Core {
                 env,
+                strict_env,
                 options,
                 header_envs: Mutex::new(HashMap::new()),
             }),
@@ -122,8 +128,11 @@ impl Templar {
     ) -> Result<serde_json::Value> {
         Ok(match value {
             serde_json::Value::String(s) if is_templated(s) => {
-                let evaluated = native::eval_string(&self.core.env, s, scope.context())
+                let evaluated = native::eval_string(&self.core, s, scope.context())
                     .map_err(|e| errors::convert(e, s, vars))?;
+                if evaluated.is_undefined() {
+                    return Err(errors::undefined_result(s, vars));
+                }
                 convert::to_json(&evaluated).map_err(|e| errors::convert(e, s, vars))?
             }
             serde_json::Value::Array(items) => serde_json::Value::Array(
@@ -161,34 +170,36 @@ impl Templar {
         if bare.is_empty() {
             return Ok(true);
         }
-        let value = self.eval_bare(bare, vars)?;
-        Ok(value.is_true())
+        self.eval_bare(bare, vars, |value| Ok(value.is_true()))
     }
 
     /// Evaluates a bare expression and returns its native value.
     pub fn eval_expr(&self, expr: &str, vars: &VarMap) -> Result<serde_json::Value> {
         let bare = native::strip_expression_braces(expr).unwrap_or(expr).trim();
-        let value = self.eval_bare(bare, vars)?;
-        convert::to_json(&value).map_err(|e| errors::convert(e, bare, vars))
+        self.eval_bare(bare, vars, |value| {
+            convert::to_json(value).map_err(|e| errors::convert(e, bare, vars))
+        })
     }
 
-    fn eval_bare(&self, expr: &str, vars: &VarMap) -> Result<Value> {
-        let compiled = self
-            .core
-            .env
-            .compile_expression_owned(expr.to_owned())
-            .map_err(|e| errors::convert(e, expr, vars))?;
-        errors::check_unguarded_undefined(&compiled, expr, vars, &self.core.env)?;
+    /// Evaluates `expr` and hands the value to `finish` while the variables are still alive
+    /// (lazily templated parts of the result need them).
+    fn eval_bare<T>(
+        &self,
+        expr: &str,
+        vars: &VarMap,
+        finish: impl FnOnce(&Value) -> Result<T>,
+    ) -> Result<T> {
         let scope = lazy::Scope::new(&self.core, vars);
-        let result = compiled
-            .eval(scope.context())
-            .map_err(|e| errors::convert(e, expr, vars));
+        let result = native::eval_expression(&self.core, expr, scope.context())
+            .map_err(|e| errors::convert(e, expr, vars))
+            .and_then(|value| {
+                if value.is_undefined() {
+                    return Err(errors::undefined_result(expr, vars));
+                }
+                finish(&value)
+            });
         scope.finish();
-        let value = result?;
-        if value.is_undefined() {
-            return Err(errors::undefined_result(expr, vars));
-        }
-        Ok(value)
+        result
     }
 
     /// Compiles `source` without rendering it, for `--syntax-check`.
@@ -212,11 +223,12 @@ impl Templar {
         if let Some(env) = envs.get(overrides) {
             return Ok(env.clone());
         }
-        let env = env::build(&self.core.options, overrides).map_err(|e| Error::Template {
-            location: None,
-            message: format!("invalid #jinja2: header: {e}"),
-            hint: None,
-        })?;
+        let env =
+            env::build(&self.core.options, overrides, false).map_err(|e| Error::Template {
+                location: None,
+                message: format!("invalid #jinja2: header: {e}"),
+                hint: None,
+            })?;
         let env = Arc::new(env);
         envs.insert(overrides.clone(), env.clone());
         Ok(env)

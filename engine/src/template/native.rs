@@ -2,8 +2,9 @@
 //! (list, int, dict ...) instead of its rendering, as ansible-core does since native mode became
 //! the only mode.
 
-use super::is_templated;
-use minijinja::{Environment, Error, Value};
+use super::lazy::LazyVars;
+use super::{errors, is_templated, Core};
+use minijinja::{Error, ErrorKind, Value};
 
 /// The inner expression if `s` is one `{{ ... }}` block and nothing else but whitespace.
 pub(crate) fn strip_expression_braces(s: &str) -> Option<&str> {
@@ -57,15 +58,45 @@ pub fn is_single_expression(s: &str) -> bool {
 }
 
 /// Templates one string: natively for a single expression, otherwise by rendering it.
-pub(crate) fn eval_string(env: &Environment<'static>, s: &str, ctx: Value) -> Result<Value, Error> {
+pub(crate) fn eval_string(core: &Core, s: &str, ctx: Value) -> Result<Value, Error> {
     if let Some(expr) = strip_expression_braces(s) {
-        // Dict literals like "{{ {'a': 1} }}" strip fine; anything the expression parser rejects
-        // (e.g. a trailing filter block oddity) falls back to rendering.
-        if let Ok(compiled) = env.compile_expression_owned(expr.to_owned()) {
-            return compiled.eval(ctx);
+        // Anything the expression parser rejects falls back to rendering, which reports the
+        // syntax error against the whole string.
+        if core
+            .strict_env
+            .compile_expression_owned(expr.to_owned())
+            .is_ok()
+        {
+            return eval_expression(core, expr, ctx);
         }
     }
-    env.render_str(s, ctx).map(Value::from)
+    core.env.render_str(s, ctx).map(Value::from)
+}
+
+/// Evaluates a bare expression with Ansible's strict undefined: first in the strict
+/// environment, which fails on any use of an undefined value; if that trips over an undefined,
+/// again chainably, where `x.y is defined` and `x.y | default(z)` work even when `x` is missing,
+/// and the result is accepted only if every missing variable is used under such a guard.
+pub(crate) fn eval_expression(core: &Core, expr: &str, ctx: Value) -> Result<Value, Error> {
+    let strict = core.strict_env.compile_expression_owned(expr.to_owned())?;
+    match strict.eval(ctx.clone()) {
+        Err(err) if err.kind() == ErrorKind::UndefinedError => {
+            let chainable = core.env.compile_expression_owned(expr.to_owned())?;
+            let is_defined = |name: &str| {
+                ctx.downcast_object_ref::<LazyVars>()
+                    .is_some_and(|vars| vars.has(name))
+                    || core.env.globals().any(|(global, _)| global == name)
+            };
+            if let Some(name) = errors::unguarded_missing(&chainable, expr, &is_defined) {
+                return Err(Error::new(
+                    ErrorKind::UndefinedError,
+                    format!("'{name}' is undefined"),
+                ));
+            }
+            chainable.eval(ctx)
+        }
+        other => other,
+    }
 }
 
 /// Whether any string inside `value` needs templating.

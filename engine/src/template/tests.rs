@@ -128,7 +128,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
                     return Err(Error::new(
                         ErrorKind::InvalidOperation,
                         format!("regex: unsupported match_type '{other}'"),
-                    ))
+                    ));
                 }
             };
             regex_test(&v, &p, i, m, &k, anchored)
@@ -285,8 +285,10 @@ fn version(
         (Some(other), _) => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("Invalid version type ({other}). Must be one of loose, strict, semver, semantic, pep440"),
-            ))
+                format!(
+                    "Invalid version type ({other}). Must be one of loose, strict, semver, semantic, pep440"
+                ),
+            ));
         }
     };
     let (a, b) = (
@@ -373,8 +375,10 @@ fn compare_parts(a: &[Part], b: &[Part], a_str: &str, b_str: &str) -> Result<Ord
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidOperation,
-                    format!("Version comparison failed: cannot compare '{a_str}' with '{b_str}' (number against text)"),
-                ))
+                    format!(
+                        "Version comparison failed: cannot compare '{a_str}' with '{b_str}' (number against text)"
+                    ),
+                ));
             }
         };
         if ord != Ordering::Equal {

@@ -72,7 +72,11 @@ enum ListMerge {
 /// accepted as terms too.
 fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let recursive = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
-    let list_merge = match kwargs.get::<Option<String>>("list_merge")?.as_deref().unwrap_or("replace") {
+    let list_merge = match kwargs
+        .get::<Option<String>>("list_merge")?
+        .as_deref()
+        .unwrap_or("replace")
+    {
         "replace" => ListMerge::Replace,
         "keep" => ListMerge::Keep,
         "append" => ListMerge::Append,
@@ -85,7 +89,7 @@ fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
                 format!(
                     "'{other}' is not a valid list_merge value (valid are: replace, keep, append, prepend, append_rp, prepend_rp)"
                 ),
-            ))
+            ));
         }
     };
     kwargs.assert_all_used()?;
@@ -111,6 +115,13 @@ fn combine(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
         result = merge_hash(result, dict, recursive, list_merge);
     }
     Ok(from_json(&serde_json::Value::Object(result)))
+}
+
+fn python_type(value: &Value) -> String {
+    to_json(value).map_or_else(
+        |_| "undefined".to_owned(),
+        |j| format!("<class '{}'>", json_type(&j)),
+    )
 }
 
 fn json_type(v: &serde_json::Value) -> &'static str {
@@ -203,17 +214,17 @@ fn dict2items(
             ErrorKind::InvalidOperation,
             format!(
                 "dict2items requires a dictionary, got {} instead.",
-                dict.kind()
+                python_type(&dict)
             ),
         ));
     }
     let mut out = Vec::new();
     for key in dict.try_iter()? {
         let value = dict.get_item(&key)?;
-        out.push(Value::from_iter([
-            (key_name.clone(), key),
-            (value_name.clone(), value),
-        ]));
+        let mut item = serde_json::Map::new();
+        item.insert(key_name.clone(), to_json(&key)?);
+        item.insert(value_name.clone(), to_json(&value)?);
+        out.push(from_json(&serde_json::Value::Object(item)));
     }
     Ok(Value::from(out))
 }
@@ -228,10 +239,13 @@ fn items2dict(
     if !matches!(list.kind(), ValueKind::Seq | ValueKind::Iterable) {
         return Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("items2dict requires a list, got {} instead.", list.kind()),
+            format!(
+                "items2dict requires a list, got {} instead.",
+                python_type(&list)
+            ),
         ));
     }
-    let mut out = indexmap::IndexMap::new();
+    let mut out = serde_json::Map::new();
     for item in list.try_iter()? {
         let key = item.get_attr(&key_name)?;
         let value = item.get_attr(&value_name)?;
@@ -243,9 +257,13 @@ fn items2dict(
                 ),
             ));
         }
-        out.insert(key, value);
+        let key = match key.as_str() {
+            Some(s) => s.to_owned(),
+            None => super::python_str(&key),
+        };
+        out.insert(key, to_json(&value)?);
     }
-    Ok(Value::from_iter(out))
+    Ok(from_json(&serde_json::Value::Object(out)))
 }
 
 /// `flatten(levels=None, skip_nulls=True)`.

@@ -3,7 +3,7 @@
 
 use super::{python_float, python_repr};
 use crate::template::errors::mark_mandatory_failure;
-use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind};
 
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -42,19 +42,15 @@ pub(crate) fn python_str(value: &Value) -> String {
     }
 }
 
-/// `default(value, default_value='', boolean=False)`.
-fn default(
-    value: Value,
-    fallback: Option<Value>,
-    boolean: Option<bool>,
-    kwargs: Kwargs,
-) -> Result<Value, Error> {
-    let boolean = match boolean {
-        Some(b) => b,
+/// `default(value, default_value='', boolean=False)`. The arguments are taken as `Rest` because
+/// `Option<Value>` would turn `default(none)` into "no argument".
+fn default(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let boolean = match args.get(1) {
+        Some(b) => b.is_true(),
         None => kwargs.get::<Option<bool>>("boolean")?.unwrap_or(false),
     };
-    let fallback = match fallback {
-        Some(f) => f,
+    let fallback = match args.first() {
+        Some(f) => f.clone(),
         None => kwargs
             .get::<Option<Value>>("default_value")?
             .unwrap_or_else(|| Value::from("")),
@@ -215,7 +211,7 @@ fn type_debug(value: &Value) -> &'static str {
 fn log(x: f64, base: Option<f64>) -> f64 {
     match base {
         None => x.ln(),
-        Some(b) if b == 10.0 => x.log10(),
+        Some(10.0) => x.log10(),
         Some(b) => x.ln() / b.ln(),
     }
 }

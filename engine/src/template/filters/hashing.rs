@@ -40,8 +40,10 @@ pub(crate) fn hash(data: &str, hashtype: &str) -> Result<String, Error> {
         other => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("unsupported hash type '{other}' (supported: md5, sha1, sha224, sha256, sha384, sha512)"),
-            ))
+                format!(
+                    "unsupported hash type '{other}' (supported: md5, sha1, sha224, sha256, sha384, sha512)"
+                ),
+            ));
         }
     })
 }
@@ -78,7 +80,7 @@ fn password_hash(
                 format!(
                     "password_hash: unsupported hash type '{other}' (supported: sha512, sha256)"
                 ),
-            ))
+            ));
         }
     };
     let salt = salt.unwrap_or_else(|| random_salt(salt_size.unwrap_or(16)));

@@ -107,7 +107,6 @@ pub(crate) const NAMES: &[&str] = &[
     "urlencode",
     "truncate",
     "wordcount",
-    "center",
 ];
 
 pub(crate) fn register(env: &mut Environment<'static>) {

@@ -407,7 +407,7 @@ fn plain_allowed(s: &str) -> bool {
             return false;
         }
     }
-    if s.contains(": ") || s.contains(" #") || s.contains(",") && s.contains('[') {
+    if s.contains(": ") || s.contains(" #") {
         return false;
     }
     !resolves_to_non_string(s)
