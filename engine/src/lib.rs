@@ -4,10 +4,12 @@
 //! the integration tests and later crates can drive it as a library.
 
 pub mod cli;
+pub mod connection;
 pub mod diagnostic;
 pub mod error;
 pub mod inventory;
 pub mod location;
+pub mod output;
 pub mod playbook;
 pub mod suggest;
 pub mod template;
