@@ -7,6 +7,7 @@ pub mod cli;
 pub mod connection;
 pub mod diagnostic;
 pub mod error;
+pub mod executor;
 pub mod inventory;
 pub mod location;
 pub mod output;

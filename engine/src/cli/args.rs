@@ -21,8 +21,12 @@ pub enum Command {
     Run(RunArgs),
     /// Show an inventory (like ansible-inventory).
     Inventory(InventoryArgs),
-    /// List the modules ply provides.
-    Modules,
+    /// List the modules, or show one module's arguments, return values and an example.
+    #[command(alias = "modules")]
+    Doc {
+        /// The module to document.
+        module: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,7 @@
 mod args;
 mod inventory_cmd;
 mod listing;
+mod reporting;
 mod run;
 
 pub use args::{Cli, Command, InventoryArgs, OutputFormat, RunArgs};
@@ -26,12 +27,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Inventory(args) => inventory_cmd::run(&args),
-        Command::Modules => {
-            for spec in modules::REGISTRY {
-                println!("{}", spec.name);
-            }
-            Ok(0)
-        }
+        Command::Doc { module } => doc(module.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -40,6 +36,27 @@ pub fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+fn doc(module: Option<&str>) -> crate::Result<u8> {
+    match module {
+        None => print!("{}", modules::render_list()),
+        Some(name) => {
+            let canonical = modules::find(name).map(|spec| spec.name);
+            match canonical.and_then(modules::doc) {
+                Some(doc) => print!("{}", modules::render_doc(doc)),
+                None => {
+                    let names: Vec<String> = modules::names().collect();
+                    let error = Error::options(format!("unknown module '{name}'"));
+                    return Err(match crate::suggest::hint(name, names.iter().map(String::as_str)) {
+                        Some(hint) => error.with_hint(hint),
+                        None => error.with_hint("run `ply doc` to list the modules"),
+                    });
+                }
+            }
+        }
+    }
+    Ok(0)
 }
 
 fn report(error: &Error) {

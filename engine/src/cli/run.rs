@@ -5,7 +5,10 @@ use super::listing::{self, ListRequest};
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;
 use crate::playbook::Playbook;
+use crate::executor::{Run, RunOptions};
 use crate::vars::{parse_extra_vars, VarMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub fn run(args: &RunArgs) -> Result<u8> {
     let mut extra_vars = VarMap::new();
@@ -77,10 +80,53 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         }
         return Ok(0);
     }
-    Err(
-        Error::options("running playbooks is not available in this build yet")
-            .with_hint("use --syntax-check, --list-hosts, --list-tasks or --list-tags"),
-    )
+    execute(args, &playbooks, &inventory, extra_vars)
+}
+
+/// Runs the playbooks for real (or as a check), reporting as asked, and returns Ansible's exit code.
+fn execute(args: &RunArgs, playbooks: &[Playbook], inventory: &Inventory, extra_vars: VarMap) -> Result<u8> {
+    let become_password = if args.ask_become_pass {
+        let password = rpassword::prompt_password("BECOME password: ")
+            .map_err(|e| Error::options(format!("could not read the become password: {e}")))?;
+        Some(modules::Secret::new(password))
+    } else {
+        None
+    };
+    let options = RunOptions {
+        check: args.check,
+        diff: args.diff,
+        forks: args.forks,
+        limit: args.limit.clone(),
+        only_tags: args.selected_tags(),
+        skip_tags: args.skipped_tags(),
+        extra_vars,
+        start_at_task: args.start_at_task.clone(),
+        verbosity: args.verbose,
+        become_: args.become_,
+        become_user: args.become_user.clone(),
+        become_password,
+        remote_user: args.user.clone(),
+    };
+    let reporter = super::reporting::reporter(args.output, args.verbose);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::options(format!("could not start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let flag = interrupted.clone();
+        // Ctrl-C stops new work; commands already running finish and the recap is printed (exit 99).
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+        let run = Run::new(inventory, &options, reporter, interrupted);
+        for playbook in playbooks {
+            run.run_playbook(playbook).await?;
+        }
+        Ok(run.finish().1)
+    })
 }
 
 /// `-i` sources, or Ansible's default inventory.

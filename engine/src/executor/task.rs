@@ -1,0 +1,499 @@
+//! One task on one host: conditions, loops, templated arguments, the module, retries, changed_when and
+//! failed_when, and the result to register and report.
+
+use super::evaluator::TaskEvaluator;
+use super::loops;
+use crate::output::{Event, HostResult, Status};
+use crate::playbook::{Condition, Task};
+use crate::template::{omit_token, Templar};
+use crate::vars::VarMap;
+use modules::{Become, Connection, ConnectionError, FactLevel, MetaAction, ModuleContext, ModuleResult};
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Finds the connection for a host name (the task's host, or its `delegate_to`).
+pub type ConnectionLookup<'a> = &'a (dyn Fn(&str) -> Result<Arc<dyn Connection>, ConnectionError> + Sync);
+
+pub struct TaskRun<'a> {
+    pub task: &'a Task,
+    /// The name `TASK [...]` shows, for retry messages.
+    pub task_name: &'a str,
+    pub host: &'a str,
+    pub vars: VarMap,
+    pub templar: &'a Templar,
+    pub connection_for: ConnectionLookup<'a>,
+    pub check_mode: bool,
+    pub diff_mode: bool,
+    pub verbosity: u8,
+    pub become_: Option<Become>,
+    pub search_path: &'a [PathBuf],
+    pub no_log: bool,
+    pub ignore_errors: bool,
+}
+
+/// What happened, for the play runner to record and report.
+#[derive(Debug)]
+pub struct TaskOutcome {
+    pub events: Vec<Event>,
+    pub status: Status,
+    pub ignored: bool,
+    /// The registered value (the full result, or the loop summary with `results`).
+    pub result: Value,
+    pub facts: Vec<(FactLevel, VarMap)>,
+    pub meta: Option<MetaAction>,
+}
+
+impl TaskOutcome {
+    pub fn changed(&self) -> bool {
+        self.status == Status::Changed
+    }
+}
+
+/// One attempt's result, as Ansible's result dictionary plus what only the engine needs.
+struct Attempt {
+    result: Map<String, Value>,
+    status: Status,
+    diff: Vec<modules::FileDiff>,
+    facts: Option<(FactLevel, VarMap)>,
+    meta: Option<MetaAction>,
+    verbose_always: bool,
+}
+
+impl TaskRun<'_> {
+    pub async fn run(mut self) -> TaskOutcome {
+        let started = Instant::now();
+        let Some(task_loop) = self.task.loop_.clone() else {
+            return self.run_single(started).await;
+        };
+        let loop_value = match self.templar.template_value(&task_loop.value, &self.vars) {
+            Ok(value) => value,
+            Err(error) => return self.error_outcome(format!("Error while resolving loop: {error}"), started),
+        };
+        let items = match loops::items(&task_loop.keyword, loop_value) {
+            Ok(items) => items,
+            Err(message) => return self.error_outcome(message, started),
+        };
+        self.run_loop(items, started).await
+    }
+
+    async fn run_single(&mut self, started: Instant) -> TaskOutcome {
+        let mut events = Vec::new();
+        if let Some(skipped) = self.check_when(&self.vars.clone()) {
+            let result = skipped;
+            return self.finish_single(result, Status::Skipped, Vec::new(), None, None, false, started, events);
+        }
+        let vars = self.vars.clone();
+        let attempt = self.attempt_with_retries(&vars, &mut events).await;
+        let Attempt { result, status, diff, facts, meta, verbose_always } = attempt;
+        self.finish_single(result, status, diff, facts, meta, verbose_always, started, events)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_single(
+        &self,
+        result: Map<String, Value>,
+        status: Status,
+        diff: Vec<modules::FileDiff>,
+        facts: Option<(FactLevel, VarMap)>,
+        meta: Option<MetaAction>,
+        verbose_always: bool,
+        started: Instant,
+        mut events: Vec<Event>,
+    ) -> TaskOutcome {
+        let ignored = status == Status::Failed && self.ignore_errors;
+        let shown = self.shown(&result);
+        events.push(Event::HostResult(HostResult {
+            host: self.host.to_string(),
+            delegated_to: self.delegate_label(),
+            status,
+            ignored,
+            item_label: None,
+            loop_summary: false,
+            result: shown,
+            diff: if self.no_log { Vec::new() } else { diff },
+            verbose_always: verbose_always && !self.no_log,
+            duration: started.elapsed(),
+        }));
+        TaskOutcome {
+            events,
+            status,
+            ignored,
+            result: Value::Object(result),
+            facts: facts.into_iter().collect(),
+            meta,
+        }
+    }
+
+    async fn run_loop(&mut self, items: Vec<Value>, started: Instant) -> TaskOutcome {
+        let control = self.task.loop_control.clone();
+        let loop_var = control.as_ref().map_or("item", |c| c.loop_var.as_str()).to_string();
+        let mut events = Vec::new();
+        let mut results = Vec::new();
+        let mut facts = Vec::new();
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let count = items.len();
+        for (index, item) in items.into_iter().enumerate() {
+            let item_started = Instant::now();
+            let mut vars = self.vars.clone();
+            vars.insert(loop_var.clone(), item.clone());
+            vars.insert("ansible_loop_var".into(), json!(loop_var));
+            if let Some(index_var) = control.as_ref().and_then(|c| c.index_var.clone()) {
+                vars.insert(index_var.clone(), json!(index));
+                vars.insert("ansible_index_var".into(), json!(index_var));
+            }
+            if control.as_ref().and_then(|c| c.extended.clone()).is_some_and(|e| e == json!(true)) {
+                vars.insert("ansible_loop".into(), json!({
+                    "index": index + 1, "index0": index, "revindex": count - index, "revindex0": count - index - 1,
+                    "first": index == 0, "last": index + 1 == count, "length": count,
+                }));
+            }
+            let label = match control.as_ref().and_then(|c| c.label.clone()) {
+                Some(label) => self.templar.template_value(&Value::String(label), &vars).map_or_else(|_| item.clone(), |v| v),
+                None => item.clone(),
+            };
+            let (mut result, status, diff, verbose_always) = match self.check_when(&vars) {
+                Some(skipped) => (skipped, Status::Skipped, Vec::new(), false),
+                None => {
+                    let attempt = self.attempt_with_retries(&vars, &mut events).await;
+                    if let Some(f) = attempt.facts {
+                        facts.push(f);
+                    }
+                    (attempt.result, attempt.status, attempt.diff, attempt.verbose_always)
+                }
+            };
+            result.insert(loop_var.clone(), item.clone());
+            result.insert("ansible_loop_var".into(), json!(loop_var));
+            any_changed |= status == Status::Changed;
+            any_failed |= status == Status::Failed;
+            all_skipped &= status == Status::Skipped;
+            let shown = self.shown(&result);
+            events.push(Event::HostResult(HostResult {
+                host: self.host.to_string(),
+                delegated_to: self.delegate_label(),
+                status,
+                ignored: false,
+                item_label: Some(display_label(&label)),
+                loop_summary: false,
+                result: shown,
+                diff: if self.no_log { Vec::new() } else { diff },
+                verbose_always: verbose_always && !self.no_log,
+                duration: item_started.elapsed(),
+            }));
+            results.push(Value::Object(result));
+        }
+        let status = if any_failed {
+            Status::Failed
+        } else if count > 0 && all_skipped {
+            Status::Skipped
+        } else if any_changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        let mut summary = Map::new();
+        summary.insert("changed".into(), json!(any_changed));
+        summary.insert("msg".into(), json!(if any_failed { "One or more items failed" } else { "All items completed" }));
+        if count == 0 {
+            summary.insert("skipped".into(), json!(true));
+            summary.insert("skipped_reason".into(), json!("No items in the list"));
+        } else if all_skipped {
+            summary.insert("skipped".into(), json!(true));
+        }
+        if any_failed {
+            summary.insert("failed".into(), json!(true));
+        }
+        summary.insert("results".into(), Value::Array(results));
+        let status = if count == 0 { Status::Skipped } else { status };
+        let ignored = status == Status::Failed && self.ignore_errors;
+        events.push(Event::HostResult(HostResult {
+            host: self.host.to_string(),
+            delegated_to: self.delegate_label(),
+            status,
+            ignored,
+            item_label: None,
+            loop_summary: true,
+            result: self.shown(&summary),
+            diff: Vec::new(),
+            verbose_always: false,
+            duration: started.elapsed(),
+        }));
+        TaskOutcome { events, status, ignored, result: Value::Object(summary), facts, meta: None }
+    }
+
+    /// `None` when the task runs; otherwise the skipped (or failed, on a bad condition) result.
+    fn check_when(&self, vars: &VarMap) -> Option<Map<String, Value>> {
+        match self.all_true(&self.task.when, vars) {
+            Ok(None) => None,
+            Ok(Some(false_condition)) => {
+                let mut result = Map::new();
+                result.insert("changed".into(), json!(false));
+                result.insert("false_condition".into(), json!(false_condition));
+                result.insert("skip_reason".into(), json!("Conditional result was False"));
+                result.insert("skipped".into(), json!(true));
+                Some(result)
+            }
+            Err(message) => {
+                let mut result = Map::new();
+                result.insert("failed".into(), json!(true));
+                result.insert("msg".into(), json!(message));
+                Some(result)
+            }
+        }
+    }
+
+    /// The first condition that is false, or an error naming the condition that could not be evaluated.
+    fn all_true(&self, conditions: &[Condition], vars: &VarMap) -> Result<Option<String>, String> {
+        for condition in conditions {
+            match self.templar.eval_condition(&condition.expr, vars) {
+                Ok(true) => {}
+                Ok(false) => return Ok(Some(condition.expr.clone())),
+                Err(error) => {
+                    return Err(format!(
+                        "The conditional check '{}' failed. The error was: {error}",
+                        condition.expr
+                    ))
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Runs the module, again while `until` is not met (Ansible makes `retries` + 1 attempts).
+    async fn attempt_with_retries(&self, vars: &VarMap, events: &mut Vec<Event>) -> Attempt {
+        if self.task.until.is_empty() {
+            return self.attempt(vars).await;
+        }
+        let retries = self.int_keyword(self.task.retries.as_ref(), vars).unwrap_or(3).max(0) as u32;
+        let delay = self.int_keyword(self.task.delay.as_ref(), vars).unwrap_or(5).max(0) as u64;
+        let attempts = retries + 1;
+        let mut attempt_number = 1;
+        loop {
+            let mut attempt = self.attempt(vars).await;
+            attempt.result.insert("attempts".into(), json!(attempt_number));
+            let mut until_vars = vars.clone();
+            if let Some(name) = &self.task.register {
+                until_vars.insert(name.clone(), Value::Object(attempt.result.clone()));
+            }
+            let done = attempt.status != Status::Unreachable
+                && matches!(self.all_true(&self.task.until, &until_vars), Ok(None));
+            if done || attempt_number >= attempts || attempt.status == Status::Unreachable {
+                if !done && attempt.status != Status::Unreachable {
+                    attempt.result.insert("failed".into(), json!(true));
+                    attempt.status = Status::Failed;
+                }
+                return attempt;
+            }
+            events.push(Event::Retrying {
+                host: self.host.to_string(),
+                task: self.task_name.to_string(),
+                retries_left: attempts - attempt_number,
+                result: self.shown(&attempt.result),
+            });
+            attempt_number += 1;
+            tokio::time::sleep(Duration::from_secs(delay)).await;
+        }
+    }
+
+    fn int_keyword(&self, value: Option<&Value>, vars: &VarMap) -> Option<i64> {
+        let value = self.templar.template_value(value?, vars).ok()?;
+        value.as_i64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+    }
+
+    /// One run of the module with templated arguments, then changed_when/failed_when.
+    async fn attempt(&self, vars: &VarMap) -> Attempt {
+        let args = match self.templar.template_value(&Value::Object(self.task.action.args.clone()), vars) {
+            Ok(Value::Object(args)) => remove_omitted(args),
+            Ok(_) => Map::new(),
+            Err(error) => return failed_attempt(format!("{error}")),
+        };
+        let connection = match self.delegate_host(vars) {
+            Ok(host) => (self.connection_for)(&host),
+            Err(message) => return failed_attempt(message),
+        };
+        let connection = match connection {
+            Ok(connection) => connection,
+            Err(error) => return connection_failure(&error),
+        };
+        let evaluator = TaskEvaluator { templar: self.templar, vars };
+        let environment = match &self.task.keywords.environment {
+            Some(env) => match self.templar.template_value(env, vars) {
+                Ok(Value::Object(map)) => map.into_iter().map(|(k, v)| (k, value_text(&v))).collect(),
+                Ok(_) => Vec::new(),
+                Err(error) => return failed_attempt(error.to_string()),
+            },
+            None => Vec::new(),
+        };
+        let context = ModuleContext {
+            host: connection.as_ref(),
+            become_: self.become_.clone(),
+            check_mode: self.check_mode,
+            diff_mode: self.diff_mode,
+            verbosity: self.verbosity,
+            environment,
+            evaluator: &evaluator,
+            search_path: self.search_path,
+        };
+        let outcome = modules::execute(self.task.action.module, &args, &context).await;
+        self.judge(outcome, vars)
+    }
+
+    /// Turns a module result into Ansible's result dictionary, applying changed_when and failed_when.
+    fn judge(&self, outcome: ModuleResult, vars: &VarMap) -> Attempt {
+        let mut result = outcome.values.clone();
+        if let Some(msg) = &outcome.msg {
+            result.insert("msg".into(), json!(msg));
+        }
+        result.insert("changed".into(), json!(outcome.changed));
+        if outcome.failed {
+            result.insert("failed".into(), json!(true));
+        }
+        if outcome.skipped {
+            result.insert("skipped".into(), json!(true));
+        }
+        if !outcome.facts.is_empty() && outcome.fact_level == FactLevel::SetFact {
+            result.insert("ansible_facts".into(), Value::Object(outcome.facts.clone()));
+        }
+        if !outcome.warnings.is_empty() {
+            result.insert("warnings".into(), json!(outcome.warnings));
+        }
+        if self.check_mode && outcome.changed {
+            // Ansible marks check-mode results so users can tell a prediction from a change.
+        }
+        let mut changed = outcome.changed;
+        let mut failed = outcome.failed;
+        if !self.task.changed_when.is_empty() || !self.task.failed_when.is_empty() {
+            let mut judge_vars = vars.clone();
+            if let Some(name) = &self.task.register {
+                judge_vars.insert(name.clone(), Value::Object(result.clone()));
+            }
+            if !self.task.changed_when.is_empty() {
+                match self.all_true(&self.task.changed_when, &judge_vars) {
+                    Ok(first_false) => changed = first_false.is_none(),
+                    Err(message) => {
+                        failed = true;
+                        result.insert("msg".into(), json!(message));
+                    }
+                }
+                result.insert("changed".into(), json!(changed));
+            }
+            if !self.task.failed_when.is_empty() {
+                match self.any_true(&self.task.failed_when, &judge_vars) {
+                    Ok(value) => failed = value,
+                    Err(message) => {
+                        failed = true;
+                        result.insert("msg".into(), json!(message));
+                    }
+                }
+                result.insert("failed_when_result".into(), json!(failed));
+                if failed {
+                    result.insert("failed".into(), json!(true));
+                } else {
+                    result.remove("failed");
+                }
+            }
+        }
+        let status = if failed {
+            Status::Failed
+        } else if outcome.skipped {
+            Status::Skipped
+        } else if changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        let facts = (!outcome.facts.is_empty()).then(|| (outcome.fact_level, outcome.facts.clone()));
+        Attempt { result, status, diff: outcome.diff, facts, meta: outcome.meta, verbose_always: outcome.verbose_always }
+    }
+
+    /// failed_when with several conditions fails when all of them hold (they are ANDed, like when).
+    fn any_true(&self, conditions: &[Condition], vars: &VarMap) -> Result<bool, String> {
+        self.all_true(conditions, vars).map(|first_false| first_false.is_none())
+    }
+
+    fn delegate_host(&self, vars: &VarMap) -> Result<String, String> {
+        match &self.task.delegate_to {
+            None => Ok(self.host.to_string()),
+            Some(target) => match self.templar.template_value(&Value::String(target.clone()), vars) {
+                Ok(value) => Ok(value_text(&value)),
+                Err(error) => Err(format!("could not template delegate_to: {error}")),
+            },
+        }
+    }
+
+    fn delegate_label(&self) -> Option<String> {
+        let target = self.task.delegate_to.as_ref()?;
+        let rendered = self.templar.template_value(&Value::String(target.clone()), &self.vars).ok()?;
+        let rendered = value_text(&rendered);
+        (rendered != self.host).then_some(rendered)
+    }
+
+    /// The result as reported: censored under `no_log`.
+    fn shown(&self, result: &Map<String, Value>) -> Value {
+        if self.no_log {
+            let mut censored = Map::new();
+            censored.insert(
+                "censored".into(),
+                json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result"),
+            );
+            censored.insert("changed".into(), result.get("changed").cloned().unwrap_or(json!(false)));
+            Value::Object(censored)
+        } else {
+            Value::Object(result.clone())
+        }
+    }
+
+    fn error_outcome(&self, message: String, started: Instant) -> TaskOutcome {
+        let mut result = Map::new();
+        result.insert("failed".into(), json!(true));
+        result.insert("msg".into(), json!(message));
+        self.finish_single(result, Status::Failed, Vec::new(), None, None, false, started, Vec::new())
+    }
+}
+
+fn failed_attempt(message: String) -> Attempt {
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(false));
+    result.insert("failed".into(), json!(true));
+    result.insert("msg".into(), json!(message));
+    Attempt { result, status: Status::Failed, diff: Vec::new(), facts: None, meta: None, verbose_always: false }
+}
+
+fn connection_failure(error: &ConnectionError) -> Attempt {
+    let mut attempt = failed_attempt(error.to_string());
+    if error.is_unreachable() {
+        attempt.result.remove("failed");
+        attempt.result.insert("unreachable".into(), json!(true));
+        attempt.status = Status::Unreachable;
+    }
+    attempt
+}
+
+/// Drops arguments that evaluated to `omit`, at any depth of mappings (Ansible's `remove_omit`).
+fn remove_omitted(args: Map<String, Value>) -> Map<String, Value> {
+    args.into_iter()
+        .filter(|(_, v)| v.as_str() != Some(omit_token()))
+        .map(|(k, v)| match v {
+            Value::Object(inner) => (k, Value::Object(remove_omitted(inner))),
+            Value::Array(items) => (k, Value::Array(items.into_iter().filter(|i| i.as_str() != Some(omit_token())).collect())),
+            other => (k, other),
+        })
+        .collect()
+}
+
+/// A value as plain text (strings without quotes).
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// How `(item=...)` shows an item: strings bare, other values as Python would print them.
+fn display_label(label: &Value) -> String {
+    match label {
+        Value::String(s) => s.clone(),
+        other => crate::yaml::scalar_text(other),
+    }
+}
