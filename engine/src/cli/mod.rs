@@ -48,10 +48,12 @@ fn doc(module: Option<&str>) -> crate::Result<u8> {
                 None => {
                     let names: Vec<String> = modules::names().collect();
                     let error = Error::options(format!("unknown module '{name}'"));
-                    return Err(match crate::suggest::hint(name, names.iter().map(String::as_str)) {
-                        Some(hint) => error.with_hint(hint),
-                        None => error.with_hint("run `ply doc` to list the modules"),
-                    });
+                    return Err(
+                        match crate::suggest::hint(name, names.iter().map(String::as_str)) {
+                            Some(hint) => error.with_hint(hint),
+                            None => error.with_hint("run `ply doc` to list the modules"),
+                        },
+                    );
                 }
             }
         }

@@ -3,9 +3,9 @@
 use super::args::RunArgs;
 use super::listing::{self, ListRequest};
 use crate::error::{Error, Result};
+use crate::executor::{Run, RunOptions};
 use crate::inventory::Inventory;
 use crate::playbook::Playbook;
-use crate::executor::{Run, RunOptions};
 use crate::vars::{parse_extra_vars, VarMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -84,7 +84,12 @@ pub fn run(args: &RunArgs) -> Result<u8> {
 }
 
 /// Runs the playbooks for real (or as a check), reporting as asked, and returns Ansible's exit code.
-fn execute(args: &RunArgs, playbooks: &[Playbook], inventory: &Inventory, extra_vars: VarMap) -> Result<u8> {
+fn execute(
+    args: &RunArgs,
+    playbooks: &[Playbook],
+    inventory: &Inventory,
+    extra_vars: VarMap,
+) -> Result<u8> {
     let become_password = if args.ask_become_pass {
         let password = rpassword::prompt_password("BECOME password: ")
             .map_err(|e| Error::options(format!("could not read the become password: {e}")))?;

@@ -11,10 +11,14 @@ pub struct TaskEvaluator<'a> {
 
 impl modules::Evaluator for TaskEvaluator<'_> {
     fn eval_expr(&self, expr: &str) -> Result<Value, String> {
-        self.templar.eval_expr(expr, self.vars).map_err(|e| e.to_string())
+        self.templar
+            .eval_expr(expr, self.vars)
+            .map_err(|e| e.to_string())
     }
 
     fn eval_condition(&self, expr: &str) -> Result<bool, String> {
-        self.templar.eval_condition(expr, self.vars).map_err(|e| e.to_string())
+        self.templar
+            .eval_condition(expr, self.vars)
+            .map_err(|e| e.to_string())
     }
 }

@@ -8,7 +8,9 @@ use super::RunOptions;
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;
 use crate::output::{Event, HostResult, HostStats, Reporter, Status};
-use crate::playbook::{each_task, parse_bool_str, tags::should_run, Condition, Play, Playbook, Role, Task, TaskItem};
+use crate::playbook::{
+    each_task, parse_bool_str, tags::should_run, Condition, Play, Playbook, Role, Task, TaskItem,
+};
 use crate::template::{Templar, TemplarOptions};
 use crate::vars::{magic_vars, MagicContext, VarMap};
 use modules::{Become, BecomeMethod, Connection, ConnectionError, FactLevel, MetaAction, Secret};
@@ -50,7 +52,15 @@ impl Inherited {
         macro_rules! inherit {
             ($($field:ident),*) => { $( if keywords.$field.is_some() { next.$field = keywords.$field.clone(); } )* };
         }
-        inherit!(become_, become_user, check_mode, diff, no_log, run_once, any_errors_fatal);
+        inherit!(
+            become_,
+            become_user,
+            check_mode,
+            diff,
+            no_log,
+            run_once,
+            any_errors_fatal
+        );
         if let Some(env) = &keywords.environment {
             next.environment = Some(merge_environment(next.environment.take(), env));
         }
@@ -100,7 +110,12 @@ pub struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    pub fn new(inventory: &'a Inventory, options: &'a RunOptions, reporter: Box<dyn Reporter + 'a>, interrupted: Arc<AtomicBool>) -> Self {
+    pub fn new(
+        inventory: &'a Inventory,
+        options: &'a RunOptions,
+        reporter: Box<dyn Reporter + 'a>,
+        interrupted: Arc<AtomicBool>,
+    ) -> Self {
         Run {
             inventory,
             options,
@@ -116,7 +131,10 @@ impl<'a> Run<'a> {
     }
 
     fn report(&self, event: &Event) {
-        self.reporter.lock().unwrap_or_else(|p| p.into_inner()).report(event);
+        self.reporter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .report(event);
     }
 
     fn interrupted(&self) -> bool {
@@ -134,12 +152,18 @@ impl<'a> Run<'a> {
 
     fn templar_for(&self, search_path: Vec<PathBuf>) -> Arc<Templar> {
         let mut templars = self.templars.lock().unwrap_or_else(|p| p.into_inner());
-        templars.entry(search_path.clone()).or_insert_with(|| Arc::new(Templar::new(TemplarOptions { search_path }))).clone()
+        templars
+            .entry(search_path.clone())
+            .or_insert_with(|| Arc::new(Templar::new(TemplarOptions { search_path })))
+            .clone()
     }
 
     /// Runs every play of the playbook.
     pub async fn run_playbook(&self, playbook: &Playbook) -> Result<()> {
-        self.report(&Event::PlaybookStart { path: playbook.path.display().to_string(), check_mode: self.options.check });
+        self.report(&Event::PlaybookStart {
+            path: playbook.path.display().to_string(),
+            check_mode: self.options.check,
+        });
         for play in &playbook.plays {
             if self.interrupted() {
                 break;
@@ -152,11 +176,22 @@ impl<'a> Run<'a> {
     /// The recap: every host that took part, sorted by name, and the exit code Ansible would give.
     pub fn finish(&self) -> (Vec<(String, HostStats)>, u8) {
         let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stats: Vec<(String, HostStats)> = hosts.iter().map(|(h, s)| (h.clone(), s.stats.clone())).collect();
+        let mut stats: Vec<(String, HostStats)> = hosts
+            .iter()
+            .map(|(h, s)| (h.clone(), s.stats.clone()))
+            .collect();
         stats.sort_by(|a, b| a.0.cmp(&b.0));
-        let task_times = self.task_times.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let task_times = self
+            .task_times
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         drop(hosts);
-        self.report(&Event::Recap { stats: stats.clone(), duration: self.started.elapsed(), task_times });
+        self.report(&Event::Recap {
+            stats: stats.clone(),
+            duration: self.started.elapsed(),
+            task_times,
+        });
         let code = if self.interrupted() {
             99
         } else if stats.iter().any(|(_, s)| s.unreachable > 0) {
@@ -178,17 +213,30 @@ impl<'a> Run<'a> {
         let pattern = if crate::template::is_templated(&play.hosts) {
             let mut vars = play.keywords.vars.clone();
             vars.extend(self.options.extra_vars.clone());
-            templar.render_str(&play.hosts, &vars).map_err(|e| e.at(&play.loc))?
+            templar
+                .render_str(&play.hosts, &vars)
+                .map_err(|e| e.at(&play.loc))?
         } else {
             play.hosts.clone()
         };
-        let matched = self.inventory.hosts_matching_limited(&pattern, self.options.limit.as_deref(), Path::new("."))?;
+        let matched = self.inventory.hosts_matching_limited(
+            &pattern,
+            self.options.limit.as_deref(),
+            Path::new("."),
+        )?;
         for warning in matched.warnings {
             self.report(&Event::Warning { message: warning });
         }
         // Hosts that failed or became unreachable in an earlier play stay out.
-        let hosts: Vec<String> = matched.hosts.into_iter().filter(|h| self.host_active(h)).collect();
-        self.report(&Event::PlayStart { name: play.display_name().to_string(), hosts: hosts.clone() });
+        let hosts: Vec<String> = matched
+            .hosts
+            .into_iter()
+            .filter(|h| self.host_active(h))
+            .collect();
+        self.report(&Event::PlayStart {
+            name: play.display_name().to_string(),
+            hosts: hosts.clone(),
+        });
         if hosts.is_empty() {
             self.report(&Event::NoHostsMatched);
             return Ok(());
@@ -198,7 +246,10 @@ impl<'a> Run<'a> {
             playbook,
             play_hosts: hosts.clone(),
             batch: Vec::new(),
-            inventory_vars: hosts.iter().map(|h| (h.clone(), self.inventory.host_vars(h))).collect(),
+            inventory_vars: hosts
+                .iter()
+                .map(|h| (h.clone(), self.inventory.host_vars(h)))
+                .collect(),
             vars_files: HashMap::new(),
             magic: HashMap::new(),
             role_defaults: VarMap::new(),
@@ -206,26 +257,45 @@ impl<'a> Run<'a> {
             extra_handlers: Vec::new(),
             abort: false,
         };
-        collect_role_vars(&play.roles, &mut context.role_defaults, &mut context.role_vars);
+        collect_role_vars(
+            &play.roles,
+            &mut context.role_defaults,
+            &mut context.role_vars,
+        );
         for host in &hosts {
             let files = self.load_vars_files(play, playbook, host, &context)?;
             context.vars_files.insert(host.clone(), files);
         }
-        let root = Inherited { when: play.import_when.clone(), ..Inherited::default() }.with_keywords(&play.keywords);
+        let root = Inherited {
+            when: play.import_when.clone(),
+            ..Inherited::default()
+        }
+        .with_keywords(&play.keywords);
         for batch in serial_batches(&hosts, &play.serial) {
             if self.interrupted() || context.abort {
                 break;
             }
             context.batch = batch.clone();
-            context.magic = batch.iter().map(|h| (h.clone(), self.magic_for(h, play, playbook, &context, None))).collect();
+            context.magic = batch
+                .iter()
+                .map(|h| (h.clone(), self.magic_for(h, play, playbook, &context, None)))
+                .collect();
             if self.gather_facts(play, &root) {
                 self.gather(&batch, &context, &root).await;
             }
-            for items in [&play.pre_tasks[..], &[play.roles.clone(), play.tasks.clone()].concat()[..], &play.post_tasks[..]] {
+            for items in [
+                &play.pre_tasks[..],
+                &[play.roles.clone(), play.tasks.clone()].concat()[..],
+                &play.post_tasks[..],
+            ] {
                 if self.interrupted() || context.abort {
                     break;
                 }
-                let active: Vec<String> = batch.iter().filter(|h| self.host_active(h)).cloned().collect();
+                let active: Vec<String> = batch
+                    .iter()
+                    .filter(|h| self.host_active(h))
+                    .cloned()
+                    .collect();
                 let failed = self.run_list(items, &active, &root, &mut context).await;
                 for host in &failed {
                     self.with_host(host, |h| h.failed = true);
@@ -252,14 +322,27 @@ impl<'a> Run<'a> {
     }
 
     async fn gather(&self, batch: &[String], context: &PlayContext<'_>, root: &Inherited) {
-        let hosts: Vec<String> = batch.iter().filter(|h| self.host_active(h)).cloned().collect();
+        let hosts: Vec<String> = batch
+            .iter()
+            .filter(|h| self.host_active(h))
+            .cloned()
+            .collect();
         if hosts.is_empty() {
             return;
         }
-        self.report(&Event::TaskStart { name: "Gathering Facts".into(), handler: false, path: context.play.loc.to_string(), hosts: hosts.clone() });
+        self.report(&Event::TaskStart {
+            name: "Gathering Facts".into(),
+            handler: false,
+            path: context.play.loc.to_string(),
+            hosts: hosts.clone(),
+        });
         let started = Instant::now();
         let runs = hosts.iter().map(|host| async move {
-            let vars = context.inventory_vars.get(host).cloned().unwrap_or_default();
+            let vars = context
+                .inventory_vars
+                .get(host)
+                .cloned()
+                .unwrap_or_default();
             let task_started = Instant::now();
             let outcome = match self.connection(host, &vars, false) {
                 Ok(connection) => crate::connection::gather_facts(connection.as_ref()).await,
@@ -272,13 +355,29 @@ impl<'a> Run<'a> {
             let (status, result) = match outcome {
                 Ok(facts) => {
                     self.with_host(&host, |h| h.facts = facts.clone());
-                    (Status::Ok, json!({"ansible_facts": facts, "changed": false}))
+                    (
+                        Status::Ok,
+                        json!({"ansible_facts": facts, "changed": false}),
+                    )
                 }
                 Err(error) => {
                     let unreachable = error.is_unreachable();
-                    self.with_host(&host, |h| if unreachable { h.unreachable = true } else { h.failed = true });
+                    self.with_host(&host, |h| {
+                        if unreachable {
+                            h.unreachable = true
+                        } else {
+                            h.failed = true
+                        }
+                    });
                     let key = if unreachable { "unreachable" } else { "failed" };
-                    (if unreachable { Status::Unreachable } else { Status::Failed }, json!({key: true, "msg": error.to_string(), "changed": false}))
+                    (
+                        if unreachable {
+                            Status::Unreachable
+                        } else {
+                            Status::Failed
+                        },
+                        json!({key: true, "msg": error.to_string(), "changed": false}),
+                    )
                 }
             };
             self.count(&host, status, false, false, root.rescuable);
@@ -295,10 +394,18 @@ impl<'a> Run<'a> {
                 duration,
             }));
         }
-        self.task_times.lock().unwrap_or_else(|p| p.into_inner()).push(("Gathering Facts".into(), started.elapsed().as_secs_f64()));
+        self.task_times
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(("Gathering Facts".into(), started.elapsed().as_secs_f64()));
     }
 
-    fn connection(&self, host: &str, vars: &VarMap, check: bool) -> Result<Arc<dyn Connection>, ConnectionError> {
+    fn connection(
+        &self,
+        host: &str,
+        vars: &VarMap,
+        check: bool,
+    ) -> Result<Arc<dyn Connection>, ConnectionError> {
         if check {
             self.connections.get_checked(host, vars)
         } else {
@@ -320,13 +427,23 @@ impl<'a> Run<'a> {
         futures::future::join_all(wrapped).await
     }
 
-    fn load_vars_files(&self, play: &Play, playbook: &Playbook, host: &str, context: &PlayContext<'_>) -> Result<VarMap> {
+    fn load_vars_files(
+        &self,
+        play: &Play,
+        playbook: &Playbook,
+        host: &str,
+        context: &PlayContext<'_>,
+    ) -> Result<VarMap> {
         let mut loaded = VarMap::new();
         if play.vars_files.is_empty() {
             return Ok(loaded);
         }
         let templar = self.static_templar();
-        let mut vars = context.inventory_vars.get(host).cloned().unwrap_or_default();
+        let mut vars = context
+            .inventory_vars
+            .get(host)
+            .cloned()
+            .unwrap_or_default();
         vars.extend(play.keywords.vars.clone());
         vars.extend(self.options.extra_vars.clone());
         for entry in &play.vars_files {
@@ -337,7 +454,9 @@ impl<'a> Run<'a> {
             };
             let mut found = false;
             for candidate in &candidates {
-                let name = templar.template_value(candidate, &vars).map_err(|e| e.at(&play.loc))?;
+                let name = templar
+                    .template_value(candidate, &vars)
+                    .map_err(|e| e.at(&play.loc))?;
                 let path = playbook.dir().join(value_text(&name));
                 if path.is_file() {
                     for doc in crate::yaml::load_file(&path)? {
@@ -351,14 +470,27 @@ impl<'a> Run<'a> {
             }
             if !found {
                 let names: Vec<String> = candidates.iter().map(value_text).collect();
-                return Err(Error::parse(play.loc.clone(), format!("vars file {} was not found", names.join(" or ")))
-                    .with_hint(format!("vars_files are relative to the playbook's folder, {}", playbook.dir().display())));
+                return Err(Error::parse(
+                    play.loc.clone(),
+                    format!("vars file {} was not found", names.join(" or ")),
+                )
+                .with_hint(format!(
+                    "vars_files are relative to the playbook's folder, {}",
+                    playbook.dir().display()
+                )));
             }
         }
         Ok(loaded)
     }
 
-    fn magic_for(&self, host: &str, play: &Play, playbook: &Playbook, context: &PlayContext<'_>, role: Option<&Role>) -> VarMap {
+    fn magic_for(
+        &self,
+        host: &str,
+        play: &Play,
+        playbook: &Playbook,
+        context: &PlayContext<'_>,
+        role: Option<&Role>,
+    ) -> VarMap {
         let mut magic = magic_vars(&MagicContext {
             inventory: self.inventory,
             host,
@@ -385,12 +517,19 @@ impl<'a> Run<'a> {
         let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         let mut all = serde_json::Map::new();
         for host in self.inventory.hosts() {
-            let mut vars = context.inventory_vars.get(host).cloned().unwrap_or_else(|| self.inventory.host_vars(host));
+            let mut vars = context
+                .inventory_vars
+                .get(host)
+                .cloned()
+                .unwrap_or_else(|| self.inventory.host_vars(host));
             if let Some(state) = hosts.get(host) {
                 if !state.facts.is_empty() {
                     vars.insert("ansible_facts".into(), Value::Object(state.facts.clone()));
                     for (k, v) in &state.facts {
-                        vars.insert(format!("ansible_{}", k.trim_start_matches("ansible_")), v.clone());
+                        vars.insert(
+                            format!("ansible_{}", k.trim_start_matches("ansible_")),
+                            v.clone(),
+                        );
                     }
                 }
                 vars.extend(state.include_vars.clone());
@@ -403,8 +542,13 @@ impl<'a> Run<'a> {
     }
 
     fn max_fail_exceeded(&self, play: &Play, batch: &[String]) -> bool {
-        let Some(limit) = play.max_fail_percentage.as_ref().and_then(Value::as_f64) else { return false };
-        let failed = batch.iter().filter(|h| self.with_host(h, |s| s.failed || s.unreachable)).count();
+        let Some(limit) = play.max_fail_percentage.as_ref().and_then(Value::as_f64) else {
+            return false;
+        };
+        let failed = batch
+            .iter()
+            .filter(|h| self.with_host(h, |s| s.failed || s.unreachable))
+            .count();
         !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > limit
     }
 
@@ -442,7 +586,10 @@ impl<'a> Run<'a> {
                         }
                         self.run_block(block, &active, &inner, context).await
                     }
-                    TaskItem::Task(task) => self.run_task_item(task, &active, scope, context, false).await,
+                    TaskItem::Task(task) => {
+                        self.run_task_item(task, &active, scope, context, false)
+                            .await
+                    }
                 };
                 failed.extend(newly_failed);
             }
@@ -450,16 +597,28 @@ impl<'a> Run<'a> {
         })
     }
 
-    async fn run_block(&self, block: &crate::playbook::Block, hosts: &[String], scope: &Inherited, context: &mut PlayContext<'_>) -> BTreeSet<String> {
+    async fn run_block(
+        &self,
+        block: &crate::playbook::Block,
+        hosts: &[String],
+        scope: &Inherited,
+        context: &mut PlayContext<'_>,
+    ) -> BTreeSet<String> {
         let mut in_block = scope.clone();
         in_block.rescuable = scope.rescuable || !block.rescue.is_empty();
         let mut failed = self.run_list(&block.block, hosts, &in_block, context).await;
         if !block.rescue.is_empty() && !failed.is_empty() {
-            let rescuing: Vec<String> = failed.iter().filter(|h| self.with_host(h, |s| !s.unreachable)).cloned().collect();
+            let rescuing: Vec<String> = failed
+                .iter()
+                .filter(|h| self.with_host(h, |s| !s.unreachable))
+                .cloned()
+                .collect();
             for host in &rescuing {
                 self.with_host(host, |s| s.failed = false);
             }
-            let still_failed = self.run_list(&block.rescue, &rescuing, scope, context).await;
+            let still_failed = self
+                .run_list(&block.rescue, &rescuing, scope, context)
+                .await;
             for host in &rescuing {
                 if !still_failed.contains(host) {
                     self.with_host(host, |s| s.stats.rescued += 1);
@@ -468,19 +627,32 @@ impl<'a> Run<'a> {
             failed = still_failed;
         }
         if !block.always.is_empty() {
-            let always_hosts: Vec<String> = hosts.iter().filter(|h| self.with_host(h, |s| !s.unreachable && !s.ended)).cloned().collect();
+            let always_hosts: Vec<String> = hosts
+                .iter()
+                .filter(|h| self.with_host(h, |s| !s.unreachable && !s.ended))
+                .cloned()
+                .collect();
             // Hosts that failed in the block still run `always`, and stay failed afterwards.
             for host in &failed {
                 self.with_host(host, |s| s.failed = false);
             }
-            let always_failed = self.run_list(&block.always, &always_hosts, scope, context).await;
+            let always_failed = self
+                .run_list(&block.always, &always_hosts, scope, context)
+                .await;
             failed.extend(always_failed);
         }
         failed
     }
 
     /// Runs one task (or include) on the hosts; returns the hosts that failed and were not ignored.
-    async fn run_task_item(&self, task: &Task, hosts: &[String], scope: &Inherited, context: &mut PlayContext<'_>, handler: bool) -> BTreeSet<String> {
+    async fn run_task_item(
+        &self,
+        task: &Task,
+        hosts: &[String],
+        scope: &Inherited,
+        context: &mut PlayContext<'_>,
+        handler: bool,
+    ) -> BTreeSet<String> {
         let mut tags = scope.tags.clone();
         tags.extend(task.keywords.tags.iter().cloned());
         if !handler && !should_run(&tags, &self.options.only_tags, &self.options.skip_tags) {
@@ -502,8 +674,17 @@ impl<'a> Run<'a> {
         }
         let task_scope = scope.with_keywords(&task.keywords);
         let run_once = self.truthy(task_scope.run_once.as_ref());
-        let targets: Vec<String> = if run_once { hosts.iter().take(1).cloned().collect() } else { hosts.to_vec() };
-        self.report(&Event::TaskStart { name: name.clone(), handler, path: task.loc.to_string(), hosts: targets.clone() });
+        let targets: Vec<String> = if run_once {
+            hosts.iter().take(1).cloned().collect()
+        } else {
+            hosts.to_vec()
+        };
+        self.report(&Event::TaskStart {
+            name: name.clone(),
+            handler,
+            path: task.loc.to_string(),
+            hosts: targets.clone(),
+        });
         let started = Instant::now();
         let search_path = search_path(task.role.as_deref(), context.playbook);
         let templar = self.templar_for(search_path.clone());
@@ -514,13 +695,32 @@ impl<'a> Run<'a> {
             let task_scope = &task_scope;
             let name = &name;
             async move {
-                let check_mode = self.flag(task_scope.check_mode.as_ref(), &vars, &templar).unwrap_or(self.options.check);
-                let diff_mode = self.flag(task_scope.diff.as_ref(), &vars, &templar).unwrap_or(self.options.diff);
-                let no_log = self.flag(task_scope.no_log.as_ref(), &vars, &templar).unwrap_or(false);
-                let ignore_errors = self.flag(task.ignore_errors.as_ref().or(task_scope.ignore_errors.as_ref()), &vars, &templar).unwrap_or(false);
+                let check_mode = self
+                    .flag(task_scope.check_mode.as_ref(), &vars, &templar)
+                    .unwrap_or(self.options.check);
+                let diff_mode = self
+                    .flag(task_scope.diff.as_ref(), &vars, &templar)
+                    .unwrap_or(self.options.diff);
+                let no_log = self
+                    .flag(task_scope.no_log.as_ref(), &vars, &templar)
+                    .unwrap_or(false);
+                let ignore_errors = self
+                    .flag(
+                        task.ignore_errors
+                            .as_ref()
+                            .or(task_scope.ignore_errors.as_ref()),
+                        &vars,
+                        &templar,
+                    )
+                    .unwrap_or(false);
                 let become_ = self.become_for(task_scope, &vars, &templar);
+                let own_vars = vars.clone();
                 let lookup = |target: &str| {
-                    let target_vars = if target == host.as_str() { vars.clone() } else { self.inventory.host_vars(target) };
+                    let target_vars = if target == host.as_str() {
+                        own_vars.clone()
+                    } else {
+                        self.inventory.host_vars(target)
+                    };
                     self.connection(target, &target_vars, check_mode)
                 };
                 let mut conditions = task_scope.when.clone();
@@ -550,7 +750,10 @@ impl<'a> Run<'a> {
             }
         });
         let outcomes = self.bounded(runs).await;
-        self.task_times.lock().unwrap_or_else(|p| p.into_inner()).push((name.clone(), started.elapsed().as_secs_f64()));
+        self.task_times
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((name.clone(), started.elapsed().as_secs_f64()));
         let mut failed = BTreeSet::new();
         let mut meta_actions = Vec::new();
         let any_errors_fatal = self.truthy(task_scope.any_errors_fatal.as_ref());
@@ -611,11 +814,20 @@ impl<'a> Run<'a> {
         if !enabled {
             return None;
         }
-        let text = |key: &str| vars.get(key).and_then(|v| templar.template_value(v, vars).ok()).map(|v| value_text(&v));
+        let text = |key: &str| {
+            vars.get(key)
+                .and_then(|v| templar.template_value(v, vars).ok())
+                .map(|v| value_text(&v))
+        };
         let user = scope
             .become_user
             .clone()
-            .and_then(|u| templar.template_value(&Value::String(u), vars).ok().map(|v| value_text(&v)))
+            .and_then(|u| {
+                templar
+                    .template_value(&Value::String(u), vars)
+                    .ok()
+                    .map(|v| value_text(&v))
+            })
             .or_else(|| text("ansible_become_user"))
             .or_else(|| self.options.become_user.clone())
             .unwrap_or_else(|| "root".into());
@@ -627,19 +839,37 @@ impl<'a> Run<'a> {
             Some("su") => BecomeMethod::Su,
             _ => BecomeMethod::Sudo,
         };
-        Some(Become { user, method, password, flags: text("ansible_become_flags") })
+        Some(Become {
+            user,
+            method,
+            password,
+            flags: text("ansible_become_flags"),
+        })
     }
 
     /// The variables a task sees on one host.
-    fn task_vars(&self, host: &str, task: &Task, scope: &Inherited, context: &PlayContext<'_>) -> VarMap {
+    fn task_vars(
+        &self,
+        host: &str,
+        task: &Task,
+        scope: &Inherited,
+        context: &PlayContext<'_>,
+    ) -> VarMap {
         let empty = VarMap::new();
-        let (facts, include_vars, set_facts) =
-            self.with_host(host, |s| (s.facts.clone(), s.include_vars.clone(), s.set_facts.clone()));
+        let (facts, include_vars, set_facts) = self.with_host(host, |s| {
+            (s.facts.clone(), s.include_vars.clone(), s.set_facts.clone())
+        });
         let mut magic = context.magic.get(host).cloned().unwrap_or_default();
         magic.insert("hostvars".into(), self.hostvars(context));
         if let Some(role) = &task.role {
             magic.insert("role_name".into(), json!(role.name));
-            magic.insert("role_path".into(), json!(std::fs::canonicalize(&role.path).unwrap_or_else(|_| role.path.clone()).display().to_string()));
+            magic.insert(
+                "role_path".into(),
+                json!(std::fs::canonicalize(&role.path)
+                    .unwrap_or_else(|_| role.path.clone())
+                    .display()
+                    .to_string()),
+            );
         }
         let block_vars: Vec<&VarMap> = scope.vars.iter().collect();
         assemble(&VarSources {
@@ -662,7 +892,13 @@ impl<'a> Run<'a> {
 
     /// Stats, registered variables, facts and notifications from one host's result.
     fn record(&self, host: &str, task: &Task, outcome: &TaskOutcome, rescuable: bool) {
-        self.count(host, outcome.status, outcome.ignored, outcome.changed(), rescuable);
+        self.count(
+            host,
+            outcome.status,
+            outcome.ignored,
+            outcome.changed(),
+            rescuable,
+        );
         self.apply_vars(host, task, outcome);
         if outcome.changed() {
             self.with_host(host, |s| s.notified.extend(task.notify.iter().cloned()));
@@ -715,7 +951,14 @@ impl<'a> Run<'a> {
         });
     }
 
-    async fn meta(&self, host: &str, action: MetaAction, hosts: &[String], scope: &Inherited, context: &mut PlayContext<'_>) {
+    async fn meta(
+        &self,
+        host: &str,
+        action: MetaAction,
+        hosts: &[String],
+        scope: &Inherited,
+        context: &mut PlayContext<'_>,
+    ) {
         match action {
             MetaAction::FlushHandlers => {
                 let batch = context.batch.clone();
@@ -737,7 +980,12 @@ impl<'a> Run<'a> {
     }
 
     /// Runs notified handlers, in the order they are defined, once per host, until none is pending.
-    fn flush_handlers<'s>(&'s self, hosts: &'s [String], scope: &'s Inherited, context: &'s mut PlayContext<'_>) -> futures::future::BoxFuture<'s, ()>
+    fn flush_handlers<'s>(
+        &'s self,
+        hosts: &'s [String],
+        scope: &'s Inherited,
+        context: &'s mut PlayContext<'_>,
+    ) -> futures::future::BoxFuture<'s, ()>
     where
         'a: 's,
     {
@@ -757,17 +1005,27 @@ impl<'a> Run<'a> {
                     }
                     let notified: Vec<String> = hosts
                         .iter()
-                        .filter(|h| self.with_host(h, |s| s.active() && names.iter().any(|n| s.notified.contains(n))))
+                        .filter(|h| {
+                            self.with_host(h, |s| {
+                                s.active() && names.iter().any(|n| s.notified.contains(n))
+                            })
+                        })
                         .cloned()
                         .collect();
                     if notified.is_empty() {
                         continue;
                     }
                     for host in &notified {
-                        self.with_host(host, |s| names.iter().for_each(|n| { s.notified.remove(n); }));
+                        self.with_host(host, |s| {
+                            names.iter().for_each(|n| {
+                                s.notified.remove(n);
+                            })
+                        });
                     }
                     ran_any = true;
-                    let failed = self.run_task_item(handler, &notified, scope, context, true).await;
+                    let failed = self
+                        .run_task_item(handler, &notified, scope, context, true)
+                        .await;
                     for host in failed {
                         self.with_host(&host, |s| s.failed = true);
                     }
@@ -780,7 +1038,13 @@ impl<'a> Run<'a> {
     }
 
     /// `include_tasks` and `include_role`: resolved per host at run time, then run like their contents.
-    async fn run_include(&self, task: &Task, hosts: &[String], scope: &Inherited, context: &mut PlayContext<'_>) -> BTreeSet<String> {
+    async fn run_include(
+        &self,
+        task: &Task,
+        hosts: &[String],
+        scope: &Inherited,
+        context: &mut PlayContext<'_>,
+    ) -> BTreeSet<String> {
         let search_path = search_path(task.role.as_deref(), context.playbook);
         let templar = self.templar_for(search_path);
         let mut groups: Vec<(String, VarMap, Vec<String>)> = Vec::new();
@@ -789,11 +1053,14 @@ impl<'a> Run<'a> {
             let vars = self.task_vars(host, task, scope, context);
             let mut conditions = scope.when.clone();
             conditions.extend(task.when.iter().cloned());
-            let included = conditions.iter().all(|c| templar.eval_condition(&c.expr, &vars).unwrap_or(false));
+            let included = conditions
+                .iter()
+                .all(|c| templar.eval_condition(&c.expr, &vars).unwrap_or(false));
             if !included {
                 continue;
             }
-            let args = match templar.template_value(&Value::Object(task.action.args.clone()), &vars) {
+            let args = match templar.template_value(&Value::Object(task.action.args.clone()), &vars)
+            {
                 Ok(Value::Object(args)) => args,
                 _ => VarMap::new(),
             };
@@ -806,28 +1073,64 @@ impl<'a> Run<'a> {
         for (_, args, group_hosts) in groups {
             let loaded = match task.action.module {
                 "include_tasks" | "import_tasks" => {
-                    let file = args.get("_raw_params").or_else(|| args.get("file")).map(value_text).unwrap_or_default();
-                    context.playbook.include_tasks(&file, task).map(|items| (items, Vec::new(), file))
+                    let file = args
+                        .get("_raw_params")
+                        .or_else(|| args.get("file"))
+                        .map(value_text)
+                        .unwrap_or_default();
+                    context
+                        .playbook
+                        .include_tasks(&file, task)
+                        .map(|items| (items, Vec::new(), file))
                 }
-                _ => context.playbook.include_role(task, &args).map(|(items, handlers)| {
-                    let name = args.get("name").map(value_text).unwrap_or_default();
-                    (items, handlers, name)
-                }),
+                _ => context
+                    .playbook
+                    .include_role(task, &args)
+                    .map(|(items, handlers)| {
+                        let name = args.get("name").map(value_text).unwrap_or_default();
+                        (items, handlers, name)
+                    }),
             };
             match loaded {
                 Ok((items, handlers, shown)) => {
-                    self.report(&Event::Included { file: shown, hosts: group_hosts.clone() });
+                    self.report(&Event::Included {
+                        file: shown,
+                        hosts: group_hosts.clone(),
+                    });
                     context.extra_handlers.extend(handlers);
                     let mut inner = scope.clone();
                     if !task.keywords.vars.is_empty() {
                         inner.vars.push(task.keywords.vars.clone());
                     }
-                    let params: VarMap = args.iter().filter(|(k, _)| !["name", "file", "_raw_params", "tasks_from", "vars_from", "defaults_from", "handlers_from", "apply", "public", "allow_duplicates"].contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let params: VarMap = args
+                        .iter()
+                        .filter(|(k, _)| {
+                            ![
+                                "name",
+                                "file",
+                                "_raw_params",
+                                "tasks_from",
+                                "vars_from",
+                                "defaults_from",
+                                "handlers_from",
+                                "apply",
+                                "public",
+                                "allow_duplicates",
+                            ]
+                            .contains(&k.as_str())
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
                     inner.include_params.extend(params);
                     failed.extend(self.run_list(&items, &group_hosts, &inner, context).await);
                 }
                 Err(error) => {
-                    self.report(&Event::TaskStart { name: task.display_name(), handler: false, path: task.loc.to_string(), hosts: group_hosts.clone() });
+                    self.report(&Event::TaskStart {
+                        name: task.display_name(),
+                        handler: false,
+                        path: task.loc.to_string(),
+                        hosts: group_hosts.clone(),
+                    });
                     for host in group_hosts {
                         self.count(&host, Status::Failed, false, false, scope.rescuable);
                         self.report(&Event::HostResult(HostResult {
@@ -883,19 +1186,30 @@ fn serial_batches(hosts: &[String], serial: &[Value]) -> Vec<Vec<String>> {
         let size = match value {
             Value::Number(n) => n.as_u64().unwrap_or(0) as usize,
             Value::String(s) if s.trim().ends_with('%') => {
-                let pct: f64 = s.trim().trim_end_matches('%').trim().parse().unwrap_or(100.0);
+                let pct: f64 = s
+                    .trim()
+                    .trim_end_matches('%')
+                    .trim()
+                    .parse()
+                    .unwrap_or(100.0);
                 ((hosts.len() as f64) * pct / 100.0) as usize
             }
             Value::String(s) => s.trim().parse().unwrap_or(0),
             _ => 0,
         };
-        if size == 0 { hosts.len().max(1) } else { size }
+        if size == 0 {
+            hosts.len().max(1)
+        } else {
+            size
+        }
     };
     let mut batches = Vec::new();
     let mut rest = hosts;
     let mut index = 0;
     while !rest.is_empty() {
-        let size = size_of(&serial[index.min(serial.len() - 1)]).max(1).min(rest.len());
+        let size = size_of(&serial[index.min(serial.len() - 1)])
+            .max(1)
+            .min(rest.len());
         batches.push(rest[..size].to_vec());
         rest = &rest[size..];
         index += 1;

@@ -7,14 +7,17 @@ use crate::output::{Event, HostResult, Status};
 use crate::playbook::{Condition, Task};
 use crate::template::{omit_token, Templar};
 use crate::vars::VarMap;
-use modules::{Become, Connection, ConnectionError, FactLevel, MetaAction, ModuleContext, ModuleResult};
+use modules::{
+    Become, Connection, ConnectionError, FactLevel, MetaAction, ModuleContext, ModuleResult,
+};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Finds the connection for a host name (the task's host, or its `delegate_to`).
-pub type ConnectionLookup<'a> = &'a (dyn Fn(&str) -> Result<Arc<dyn Connection>, ConnectionError> + Sync);
+pub type ConnectionLookup<'a> =
+    &'a (dyn Fn(&str) -> Result<Arc<dyn Connection>, ConnectionError> + Sync);
 
 pub struct TaskRun<'a> {
     pub task: &'a Task,
@@ -69,7 +72,9 @@ impl TaskRun<'_> {
         };
         let loop_value = match self.templar.template_value(&task_loop.value, &self.vars) {
             Ok(value) => value,
-            Err(error) => return self.error_outcome(format!("Error while resolving loop: {error}"), started),
+            Err(error) => {
+                return self.error_outcome(format!("Error while resolving loop: {error}"), started)
+            }
         };
         let items = match loops::items(&task_loop.keyword, loop_value) {
             Ok(items) => items,
@@ -82,12 +87,37 @@ impl TaskRun<'_> {
         let mut events = Vec::new();
         if let Some(skipped) = self.check_when(&self.vars.clone()) {
             let result = skipped;
-            return self.finish_single(result, Status::Skipped, Vec::new(), None, None, false, started, events);
+            return self.finish_single(
+                result,
+                Status::Skipped,
+                Vec::new(),
+                None,
+                None,
+                false,
+                started,
+                events,
+            );
         }
         let vars = self.vars.clone();
         let attempt = self.attempt_with_retries(&vars, &mut events).await;
-        let Attempt { result, status, diff, facts, meta, verbose_always } = attempt;
-        self.finish_single(result, status, diff, facts, meta, verbose_always, started, events)
+        let Attempt {
+            result,
+            status,
+            diff,
+            facts,
+            meta,
+            verbose_always,
+        } = attempt;
+        self.finish_single(
+            result,
+            status,
+            diff,
+            facts,
+            meta,
+            verbose_always,
+            started,
+            events,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -128,7 +158,10 @@ impl TaskRun<'_> {
 
     async fn run_loop(&mut self, items: Vec<Value>, started: Instant) -> TaskOutcome {
         let control = self.task.loop_control.clone();
-        let loop_var = control.as_ref().map_or("item", |c| c.loop_var.as_str()).to_string();
+        let loop_var = control
+            .as_ref()
+            .map_or("item", |c| c.loop_var.as_str())
+            .to_string();
         let mut events = Vec::new();
         let mut results = Vec::new();
         let mut facts = Vec::new();
@@ -143,14 +176,21 @@ impl TaskRun<'_> {
                 vars.insert(index_var.clone(), json!(index));
                 vars.insert("ansible_index_var".into(), json!(index_var));
             }
-            if control.as_ref().and_then(|c| c.extended.clone()).is_some_and(|e| e == json!(true)) {
+            if control
+                .as_ref()
+                .and_then(|c| c.extended.clone())
+                .is_some_and(|e| e == json!(true))
+            {
                 vars.insert("ansible_loop".into(), json!({
                     "index": index + 1, "index0": index, "revindex": count - index, "revindex0": count - index - 1,
                     "first": index == 0, "last": index + 1 == count, "length": count,
                 }));
             }
             let label = match control.as_ref().and_then(|c| c.label.clone()) {
-                Some(label) => self.templar.template_value(&Value::String(label), &vars).map_or_else(|_| item.clone(), |v| v),
+                Some(label) => self
+                    .templar
+                    .template_value(&Value::String(label), &vars)
+                    .unwrap_or_else(|_| item.clone()),
                 None => item.clone(),
             };
             let (mut result, status, diff, verbose_always) = match self.check_when(&vars) {
@@ -160,7 +200,12 @@ impl TaskRun<'_> {
                     if let Some(f) = attempt.facts {
                         facts.push(f);
                     }
-                    (attempt.result, attempt.status, attempt.diff, attempt.verbose_always)
+                    (
+                        attempt.result,
+                        attempt.status,
+                        attempt.diff,
+                        attempt.verbose_always,
+                    )
                 }
             };
             result.insert(loop_var.clone(), item.clone());
@@ -194,7 +239,14 @@ impl TaskRun<'_> {
         };
         let mut summary = Map::new();
         summary.insert("changed".into(), json!(any_changed));
-        summary.insert("msg".into(), json!(if any_failed { "One or more items failed" } else { "All items completed" }));
+        summary.insert(
+            "msg".into(),
+            json!(if any_failed {
+                "One or more items failed"
+            } else {
+                "All items completed"
+            }),
+        );
         if count == 0 {
             summary.insert("skipped".into(), json!(true));
             summary.insert("skipped_reason".into(), json!("No items in the list"));
@@ -219,7 +271,14 @@ impl TaskRun<'_> {
             verbose_always: false,
             duration: started.elapsed(),
         }));
-        TaskOutcome { events, status, ignored, result: Value::Object(summary), facts, meta: None }
+        TaskOutcome {
+            events,
+            status,
+            ignored,
+            result: Value::Object(summary),
+            facts,
+            meta: None,
+        }
     }
 
     /// `None` when the task runs; otherwise the skipped (or failed, on a bad condition) result.
@@ -265,13 +324,21 @@ impl TaskRun<'_> {
         if self.task.until.is_empty() {
             return self.attempt(vars).await;
         }
-        let retries = self.int_keyword(self.task.retries.as_ref(), vars).unwrap_or(3).max(0) as u32;
-        let delay = self.int_keyword(self.task.delay.as_ref(), vars).unwrap_or(5).max(0) as u64;
+        let retries = self
+            .int_keyword(self.task.retries.as_ref(), vars)
+            .unwrap_or(3)
+            .max(0) as u32;
+        let delay = self
+            .int_keyword(self.task.delay.as_ref(), vars)
+            .unwrap_or(5)
+            .max(0) as u64;
         let attempts = retries + 1;
         let mut attempt_number = 1;
         loop {
             let mut attempt = self.attempt(vars).await;
-            attempt.result.insert("attempts".into(), json!(attempt_number));
+            attempt
+                .result
+                .insert("attempts".into(), json!(attempt_number));
             let mut until_vars = vars.clone();
             if let Some(name) = &self.task.register {
                 until_vars.insert(name.clone(), Value::Object(attempt.result.clone()));
@@ -298,12 +365,17 @@ impl TaskRun<'_> {
 
     fn int_keyword(&self, value: Option<&Value>, vars: &VarMap) -> Option<i64> {
         let value = self.templar.template_value(value?, vars).ok()?;
-        value.as_i64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+        value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
     }
 
     /// One run of the module with templated arguments, then changed_when/failed_when.
     async fn attempt(&self, vars: &VarMap) -> Attempt {
-        let args = match self.templar.template_value(&Value::Object(self.task.action.args.clone()), vars) {
+        let args = match self
+            .templar
+            .template_value(&Value::Object(self.task.action.args.clone()), vars)
+        {
             Ok(Value::Object(args)) => remove_omitted(args),
             Ok(_) => Map::new(),
             Err(error) => return failed_attempt(format!("{error}")),
@@ -316,10 +388,15 @@ impl TaskRun<'_> {
             Ok(connection) => connection,
             Err(error) => return connection_failure(&error),
         };
-        let evaluator = TaskEvaluator { templar: self.templar, vars };
+        let evaluator = TaskEvaluator {
+            templar: self.templar,
+            vars,
+        };
         let environment = match &self.task.keywords.environment {
             Some(env) => match self.templar.template_value(env, vars) {
-                Ok(Value::Object(map)) => map.into_iter().map(|(k, v)| (k, value_text(&v))).collect(),
+                Ok(Value::Object(map)) => {
+                    map.into_iter().map(|(k, v)| (k, value_text(&v))).collect()
+                }
                 Ok(_) => Vec::new(),
                 Err(error) => return failed_attempt(error.to_string()),
             },
@@ -357,9 +434,6 @@ impl TaskRun<'_> {
         }
         if !outcome.warnings.is_empty() {
             result.insert("warnings".into(), json!(outcome.warnings));
-        }
-        if self.check_mode && outcome.changed {
-            // Ansible marks check-mode results so users can tell a prediction from a change.
         }
         let mut changed = outcome.changed;
         let mut failed = outcome.failed;
@@ -403,19 +477,31 @@ impl TaskRun<'_> {
         } else {
             Status::Ok
         };
-        let facts = (!outcome.facts.is_empty()).then(|| (outcome.fact_level, outcome.facts.clone()));
-        Attempt { result, status, diff: outcome.diff, facts, meta: outcome.meta, verbose_always: outcome.verbose_always }
+        let facts =
+            (!outcome.facts.is_empty()).then(|| (outcome.fact_level, outcome.facts.clone()));
+        Attempt {
+            result,
+            status,
+            diff: outcome.diff,
+            facts,
+            meta: outcome.meta,
+            verbose_always: outcome.verbose_always,
+        }
     }
 
     /// failed_when with several conditions fails when all of them hold (they are ANDed, like when).
     fn any_true(&self, conditions: &[Condition], vars: &VarMap) -> Result<bool, String> {
-        self.all_true(conditions, vars).map(|first_false| first_false.is_none())
+        self.all_true(conditions, vars)
+            .map(|first_false| first_false.is_none())
     }
 
     fn delegate_host(&self, vars: &VarMap) -> Result<String, String> {
         match &self.task.delegate_to {
             None => Ok(self.host.to_string()),
-            Some(target) => match self.templar.template_value(&Value::String(target.clone()), vars) {
+            Some(target) => match self
+                .templar
+                .template_value(&Value::String(target.clone()), vars)
+            {
                 Ok(value) => Ok(value_text(&value)),
                 Err(error) => Err(format!("could not template delegate_to: {error}")),
             },
@@ -424,7 +510,10 @@ impl TaskRun<'_> {
 
     fn delegate_label(&self) -> Option<String> {
         let target = self.task.delegate_to.as_ref()?;
-        let rendered = self.templar.template_value(&Value::String(target.clone()), &self.vars).ok()?;
+        let rendered = self
+            .templar
+            .template_value(&Value::String(target.clone()), &self.vars)
+            .ok()?;
         let rendered = value_text(&rendered);
         (rendered != self.host).then_some(rendered)
     }
@@ -437,7 +526,10 @@ impl TaskRun<'_> {
                 "censored".into(),
                 json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result"),
             );
-            censored.insert("changed".into(), result.get("changed").cloned().unwrap_or(json!(false)));
+            censored.insert(
+                "changed".into(),
+                result.get("changed").cloned().unwrap_or(json!(false)),
+            );
             Value::Object(censored)
         } else {
             Value::Object(result.clone())
@@ -448,7 +540,16 @@ impl TaskRun<'_> {
         let mut result = Map::new();
         result.insert("failed".into(), json!(true));
         result.insert("msg".into(), json!(message));
-        self.finish_single(result, Status::Failed, Vec::new(), None, None, false, started, Vec::new())
+        self.finish_single(
+            result,
+            Status::Failed,
+            Vec::new(),
+            None,
+            None,
+            false,
+            started,
+            Vec::new(),
+        )
     }
 }
 
@@ -457,7 +558,14 @@ fn failed_attempt(message: String) -> Attempt {
     result.insert("changed".into(), json!(false));
     result.insert("failed".into(), json!(true));
     result.insert("msg".into(), json!(message));
-    Attempt { result, status: Status::Failed, diff: Vec::new(), facts: None, meta: None, verbose_always: false }
+    Attempt {
+        result,
+        status: Status::Failed,
+        diff: Vec::new(),
+        facts: None,
+        meta: None,
+        verbose_always: false,
+    }
 }
 
 fn connection_failure(error: &ConnectionError) -> Attempt {
@@ -476,7 +584,15 @@ fn remove_omitted(args: Map<String, Value>) -> Map<String, Value> {
         .filter(|(_, v)| v.as_str() != Some(omit_token()))
         .map(|(k, v)| match v {
             Value::Object(inner) => (k, Value::Object(remove_omitted(inner))),
-            Value::Array(items) => (k, Value::Array(items.into_iter().filter(|i| i.as_str() != Some(omit_token())).collect())),
+            Value::Array(items) => (
+                k,
+                Value::Array(
+                    items
+                        .into_iter()
+                        .filter(|i| i.as_str() != Some(omit_token()))
+                        .collect(),
+                ),
+            ),
             other => (k, other),
         })
         .collect()

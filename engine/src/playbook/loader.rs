@@ -322,7 +322,11 @@ fn is_import_playbook(key: &str) -> bool {
 impl Playbook {
     fn loader(&self) -> Loader {
         Loader {
-            playbook_dir: self.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            playbook_dir: self
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
             roles_path: roles_path_from_env(),
             import_stack: Vec::new(),
             role_stack: Vec::new(),
@@ -334,19 +338,33 @@ impl Playbook {
     /// beside the including file, the playbook folder) and read with the including task's role.
     pub fn include_tasks(&self, file: &str, from: &Task) -> Result<Vec<TaskItem>> {
         let mut loader = self.loader();
-        let scope = Scope { file: from.loc.file.as_ref().clone(), role: from.role.clone() };
+        let scope = Scope {
+            file: from.loc.file.as_ref().clone(),
+            role: from.role.clone(),
+        };
         let path = loader.resolve_file(file, &from.action.args_loc, &scope, &["tasks"])?;
-        let file_scope = Scope { file: path.clone(), role: from.role.clone() };
+        let file_scope = Scope {
+            file: path.clone(),
+            role: from.role.clone(),
+        };
         loader.task_file(&path, &file_scope)
     }
 
     /// `include_role: name=X` at run time: the role's blocks (dependencies first) and its handlers.
-    pub fn include_role(&self, from: &Task, args: &crate::vars::VarMap) -> Result<(Vec<TaskItem>, Vec<TaskItem>)> {
+    pub fn include_role(
+        &self,
+        from: &Task,
+        args: &crate::vars::VarMap,
+    ) -> Result<(Vec<TaskItem>, Vec<TaskItem>)> {
         let mut loader = self.loader();
-        let scope = Scope { file: from.loc.file.as_ref().clone(), role: from.role.clone() };
+        let scope = Scope {
+            file: from.loc.file.as_ref().clone(),
+            role: from.role.clone(),
+        };
         let text = |key: &str| args.get(key).and_then(|v| v.as_str()).map(String::from);
         let name = text("name").or_else(|| text("role")).ok_or_else(|| {
-            Error::parse(from.action.loc.clone(), "include_role needs a 'name'").with_hint("write `include_role: name=myrole`")
+            Error::parse(from.action.loc.clone(), "include_role needs a 'name'")
+                .with_hint("write `include_role: name=myrole`")
         })?;
         let mut request = super::role::RoleRequest::named(name, from.action.loc.clone());
         for (field, slot) in [
@@ -356,11 +374,20 @@ impl Playbook {
             ("handlers_from", &mut request.handlers_from),
         ] {
             if let Some(given) = text(field) {
-                *slot = given.trim_end_matches(".yml").trim_end_matches(".yaml").to_string();
+                *slot = given
+                    .trim_end_matches(".yml")
+                    .trim_end_matches(".yaml")
+                    .to_string();
             }
         }
         let blocks = loader.role_blocks(request, &scope)?;
         let handlers = std::mem::take(&mut loader.role_handlers);
-        Ok((blocks.into_iter().map(|b| TaskItem::Block(Box::new(b))).collect(), handlers))
+        Ok((
+            blocks
+                .into_iter()
+                .map(|b| TaskItem::Block(Box::new(b)))
+                .collect(),
+            handlers,
+        ))
     }
 }
