@@ -1,9 +1,9 @@
 //! What the executor and a module exchange. The executor templates the arguments, builds a
 //! [`ModuleContext`] for one host, and gets a [`ModuleResult`] back.
 
-use crate::connection::{Become, Connection};
+use crate::connection::{Become, Connection, ConnectionError};
 use serde_json::{Map, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub type VarMap = Map<String, Value>;
 
@@ -12,6 +12,19 @@ pub type VarMap = Map<String, Value>;
 pub trait Evaluator: Send + Sync {
     fn eval_expr(&self, expr: &str) -> Result<Value, String>;
     fn eval_condition(&self, expr: &str) -> Result<bool, String>;
+
+    /// Reads a variables file on the controller (`include_vars`): YAML or JSON, `Null` for an empty file.
+    ///
+    /// The engine overrides this with its YAML 1.1 loader so that `yes`/`no`/`on`/`off` are booleans and
+    /// `0644` is octal, as Ansible reads vars files; `modules` cannot use that loader itself because
+    /// `engine` depends on `modules`. The default reads JSON, and YAML with YAML 1.2 rules.
+    fn load_vars_file(&self, path: &Path) -> Result<Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_yaml::from_str::<Value>(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 /// Everything a module may use for one host and task.
@@ -70,6 +83,9 @@ pub struct ModuleResult {
     pub changed: bool,
     pub failed: bool,
     pub skipped: bool,
+    /// The host could not be reached (a `ConnectionError::Unreachable` during the module): UNREACHABLE.
+    pub unreachable: bool,
+    /// `msg` when it is a string. A `msg` of another type (`debug: msg=[1, 2]`) is in `values["msg"]`.
     pub msg: Option<String>,
     /// Return values under Ansible's names (`rc`, `stdout`, `stdout_lines`, `cmd`, `delta`, ...).
     pub values: VarMap,
@@ -92,6 +108,17 @@ impl ModuleResult {
         ModuleResult {
             failed: true,
             msg: Some(msg.into()),
+            ..ModuleResult::default()
+        }
+    }
+
+    /// The result of a module whose connection to the host failed: unreachable for
+    /// `ConnectionError::Unreachable`, failed otherwise.
+    pub fn from_connection_error(error: &ConnectionError) -> Self {
+        ModuleResult {
+            unreachable: error.is_unreachable(),
+            failed: !error.is_unreachable(),
+            msg: Some(error.to_string()),
             ..ModuleResult::default()
         }
     }

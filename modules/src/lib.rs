@@ -1,12 +1,19 @@
 //! ply's built-in modules.
 //!
-//! Each module gets a file of its own. The registry is what the playbook loader validates task actions
-//! against, so a misspelt module is caught at load time with a suggestion.
+//! Each module gets a file of its own under `modules/`. The registry is what the playbook loader validates
+//! task actions against, so a misspelt module is caught at load time with a suggestion. The engine runs a
+//! module with [`execute`]; `ply doc` prints [`render_list`] and [`render_doc`].
 
+mod args;
 mod connection;
 mod contract;
+mod doc;
+mod driver;
+pub mod modules;
 mod registry;
+mod util;
 
+pub use args::{validate, ArgDefault, ArgSpec, ArgType, Rules, UnknownArgs, Validated};
 pub use connection::{
     Become, BecomeMethod, CommandOutput, CommandRequest, Connection, ConnectionError,
     FileAttributes, FileKind, FileStat, Program, Secret,
@@ -14,4 +21,6 @@ pub use connection::{
 pub use contract::{
     Evaluator, FactLevel, FileDiff, MetaAction, ModuleContext, ModuleResult, VarMap,
 };
+pub use doc::{render_doc, render_list, ModuleDoc, ReturnDoc, Support};
+pub use driver::{doc, drive, execute, is_implemented, Module, Plan};
 pub use registry::{find, names, ModuleSpec, REGISTRY};
