@@ -4,12 +4,15 @@
 //! - [`CheckOverlay`]: check mode over any connection; writes are recorded, never made.
 //! - [`shell_ops`]: quoting, sudo/su and file operations built from shell commands, for any connection.
 //! - [`gather_facts`]: Ansible's facts from one shell command.
+//! - [`gather_facts`]: Ansible's facts from one shell command.
 
+mod facts;
 mod local;
 mod overlay;
 pub mod shell_ops;
 pub mod users;
 
+pub use facts::{gather_facts, parse_facts, FACTS_SCRIPT};
 pub use local::LocalConnection;
 pub use modules::{
     Become, BecomeMethod, CommandOutput, CommandRequest, Connection, ConnectionError,
