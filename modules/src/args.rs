@@ -505,3 +505,145 @@ fn kv_dict(text: &str) -> Option<VarMap> {
     }
     Some(map)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SPEC: &[ArgSpec] = &[
+        ArgSpec::new("path", ArgType::Path, "")
+            .required()
+            .aliases(&["dest", "name"]),
+        ArgSpec::new("state", ArgType::Str, "")
+            .choices(&["present", "absent"])
+            .default(ArgDefault::Str("present")),
+        ArgSpec::new("force", ArgType::Bool, "").default(ArgDefault::Bool(false)),
+        ArgSpec::new("count", ArgType::Int, ""),
+        ArgSpec::new("ratio", ArgType::Float, ""),
+        ArgSpec::new("items", ArgType::List, "").elements(ArgType::Int),
+        ArgSpec::new("opts", ArgType::Dict, ""),
+        ArgSpec::new("msg", ArgType::Raw, ""),
+        ArgSpec::new("var", ArgType::Str, ""),
+    ];
+
+    fn rules(unknown: UnknownArgs) -> Rules<'static> {
+        Rules {
+            module: "copy",
+            args: SPEC,
+            unknown,
+            mutually_exclusive: &[&["msg", "var"]],
+            required_one_of: &[],
+        }
+    }
+
+    fn run(unknown: UnknownArgs, args: Value) -> Result<VarMap, String> {
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        validate(&rules(unknown), &args).map(|v| v.params)
+    }
+
+    #[test]
+    fn errors_use_ansible_messages() {
+        let m = UnknownArgs::Module;
+        let cases: Vec<(UnknownArgs, Value, &str)> = vec![
+            (m, json!({"path": "/x", "foo": 1, "bar": 2}),
+             "Unsupported parameters for (copy) module: bar, foo. Supported parameters include: count, force, items, msg, opts, path, ratio, state, var (dest, name)."),
+            (UnknownArgs::Action, json!({"path": "/x", "foo": 1}), "Invalid options for copy: foo"),
+            (UnknownArgs::NotValidOption, json!({"path": "/x", "foo": 1}), "foo is not a valid option in copy"),
+            (m, json!({}), "missing required arguments: path"),
+            (m, json!({"path": null}), "missing required arguments: path"),
+            (m, json!({"path": "/x", "msg": "a", "var": "b"}), "parameters are mutually exclusive: msg|var"),
+            (UnknownArgs::Action, json!({"path": "/x", "msg": "a", "var": "b"}), "'msg' and 'var' are incompatible options"),
+            (m, json!({"path": "/x", "state": "prsent"}), "value of state must be one of: present, absent, got: prsent"),
+            (m, json!({"path": "/x", "force": "maybe"}),
+             "argument 'force' is of type <class 'str'> and we were unable to convert to bool: The value 'maybe' is not a valid boolean.  Valid booleans include: 'y', 'yes', 'on', '1', 'true', 't', 1, 'n', 'no', 'off', '0', 'false', 'f', 0"),
+            (m, json!({"path": "/x", "force": [1]}),
+             "argument 'force' is of type <class 'list'> and we were unable to convert to bool: <class 'list'> cannot be converted to a bool"),
+            (m, json!({"path": "/x", "count": "ten"}),
+             "argument 'count' is of type <class 'str'> and we were unable to convert to int: <class 'str'> cannot be converted to an int"),
+            (m, json!({"path": "/x", "ratio": "x"}),
+             "argument 'ratio' is of type <class 'str'> and we were unable to convert to float: <class 'str'> cannot be converted to a float"),
+            (m, json!({"path": "/x", "items": {"a": 1}}),
+             "argument 'items' is of type <class 'dict'> and we were unable to convert to list: <class 'dict'> cannot be converted to a list"),
+            (m, json!({"path": "/x", "items": ["1", "x"]}),
+             "Elements value for option 'items' is of type <class 'str'> and we were unable to convert to int: <class 'str'> cannot be converted to an int"),
+            (m, json!({"path": "/x", "opts": 3}),
+             "argument 'opts' is of type <class 'int'> and we were unable to convert to dict: <class 'int'> cannot be converted to a dict"),
+        ];
+        for (unknown, args, expected) in cases {
+            assert_eq!(run(unknown, args.clone()).unwrap_err(), expected, "{args}");
+        }
+    }
+
+    #[test]
+    fn converts_values_and_fills_defaults() {
+        let m = UnknownArgs::Module;
+        let cases: Vec<(Value, Value)> = vec![
+            (
+                json!({"dest": "/x"}),
+                json!({"path": "/x", "state": "present", "force": false}),
+            ),
+            (
+                json!({"path": 5, "force": "yes"}),
+                json!({"path": "5", "force": true, "state": "present"}),
+            ),
+            (
+                json!({"path": "/x", "force": "Off"}),
+                json!({"path": "/x", "force": false, "state": "present"}),
+            ),
+            (
+                json!({"path": "/x", "force": 1}),
+                json!({"path": "/x", "force": true, "state": "present"}),
+            ),
+            (
+                json!({"path": true, "count": " 42 "}),
+                json!({"path": "True", "count": 42, "state": "present", "force": false}),
+            ),
+            (
+                json!({"path": "/x", "ratio": "1.5", "items": "1,2"}),
+                json!({"path": "/x", "ratio": 1.5, "items": [1, 2], "state": "present", "force": false}),
+            ),
+            (
+                json!({"path": "/x", "opts": "a=1 b='x y'"}),
+                json!({"path": "/x", "opts": {"a": "1", "b": "x y"}, "state": "present", "force": false}),
+            ),
+            (
+                json!({"path": "/x", "opts": "{\"a\": [1]}"}),
+                json!({"path": "/x", "opts": {"a": [1]}, "state": "present", "force": false}),
+            ),
+            (
+                json!({"path": "/x", "msg": [1, {"a": null}]}),
+                json!({"path": "/x", "msg": [1, {"a": null}], "state": "present", "force": false}),
+            ),
+        ];
+        for (args, expected) in cases {
+            let Value::Object(expected) = expected else {
+                unreachable!()
+            };
+            let got = run(m, args.clone()).unwrap();
+            let mut got_sorted: Vec<_> = got.iter().collect();
+            got_sorted.sort_by_key(|(k, _)| k.as_str());
+            let mut want_sorted: Vec<_> = expected.iter().collect();
+            want_sorted.sort_by_key(|(k, _)| k.as_str());
+            assert_eq!(got_sorted, want_sorted, "{args}");
+        }
+    }
+
+    #[test]
+    fn alias_and_canonical_both_given_warns_and_alias_wins() {
+        let Value::Object(args) = json!({"path": "/a", "dest": "/b"}) else {
+            unreachable!()
+        };
+        let v = validate(&rules(UnknownArgs::Module), &args).unwrap();
+        assert_eq!(v.params["path"], json!("/b"));
+        assert_eq!(v.warnings, ["Both option path and its alias dest are set."]);
+    }
+
+    #[test]
+    fn accept_keeps_unknown_keys() {
+        let v = run(UnknownArgs::Accept, json!({"path": "/x", "anything": [1]})).unwrap();
+        assert_eq!(v["anything"], json!([1]));
+    }
+}

@@ -169,8 +169,16 @@ pub fn render_doc(doc: &ModuleDoc) -> String {
         out.push('\n');
     }
 
-    let _ = writeln!(out, "CHECK MODE: {}", support_text(doc.check_mode));
-    let _ = writeln!(out, "DIFF MODE: {}", support_text(doc.diff_mode));
+    wrap(
+        &mut out,
+        "",
+        &format!("CHECK MODE: {}", support_text(doc.check_mode)),
+    );
+    wrap(
+        &mut out,
+        "",
+        &format!("DIFF MODE: {}", support_text(doc.diff_mode)),
+    );
 
     if !doc.notes.is_empty() {
         out.push_str("\nNOTES:\n");

@@ -75,7 +75,13 @@ const ARGS: &[ArgSpec] = &[
 ];
 
 pub(crate) const RETURNS: &[ReturnDoc] = &[
-    ReturnDoc::new("msg", "str", "always", "changed"),
+    ReturnDoc::new(
+        "msg",
+        "str",
+        "always",
+        "Empty when the command ran and succeeded, \"non-zero return code\" when it failed, else why it did \
+         not run (creates/removes, check mode).",
+    ),
     ReturnDoc::new(
         "cmd",
         "list",
@@ -106,14 +112,14 @@ pub(crate) const RETURNS: &[ReturnDoc] = &[
         "start",
         "str",
         "always",
-        "The command execution start time.",
+        "The command execution start time, e.g. \"2024-05-01 12:00:00.123456\".",
     ),
     ReturnDoc::new("end", "str", "always", "The command execution end time."),
     ReturnDoc::new(
         "delta",
         "str",
         "always",
-        "The command execution delta time.",
+        "The command execution delta time, e.g. \"0:00:00.002345\".",
     ),
 ];
 
