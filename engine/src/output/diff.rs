@@ -169,7 +169,8 @@ fn grouped_opcodes(mut codes: Vec<Opcode>, n: usize) -> Vec<Vec<Opcode>> {
         }
         group.push((tag, i1, i2, j1, j2));
     }
-    if !group.is_empty() && !(group.len() == 1 && group[0].0 == Tag::Equal) {
+    let only_context = group.len() == 1 && group[0].0 == Tag::Equal;
+    if !group.is_empty() && !only_context {
         groups.push(group);
     }
     groups

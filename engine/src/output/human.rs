@@ -216,6 +216,12 @@ impl<W: Write + Send> HumanReporter<W> {
             }
             Status::Skipped => {
                 // Ansible names only the host here, never the delegate; the item form ends in a space.
+                if r.loop_summary {
+                    // The items were shown one by one (`_process_items` drops them from the summary).
+                    if let Some(map) = result.as_object_mut() {
+                        map.shift_remove("results");
+                    }
+                }
                 let mut msg = match item {
                     Some(item) => format!("skipping: [{}] => (item={item}) ", r.host),
                     None => format!("skipping: [{}]", r.host),

@@ -18,6 +18,12 @@ pub use json::{rfc3339, JsonReporter};
 pub use progress::ProgressReporter;
 pub use pyjson::dumps as python_json;
 
+/// One before/after pair as `--diff` shows it (unified diff, 3 lines of context, then an empty line);
+/// empty when both sides are equal.
+pub fn render_diff(diff: &FileDiff, color: bool) -> String {
+    diff::render(diff, diff::DIFF_CONTEXT, color)
+}
+
 use serde_json::{json, Map, Value};
 use std::io::IsTerminal;
 
