@@ -83,6 +83,34 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     execute(args, &playbooks, &inventory, extra_vars)
 }
 
+/// Every module a playbook uses exists in this build, checked before any host is touched.
+fn check_modules_available(playbook: &Playbook) -> Result<()> {
+    let mut missing: Option<Error> = None;
+    for play in &playbook.plays {
+        let mut visit = |task: &crate::playbook::Task| {
+            let module = task.action.module;
+            let engine_handled = matches!(
+                module,
+                "include_tasks" | "import_tasks" | "include_role" | "import_role"
+            );
+            if missing.is_none() && !engine_handled && !modules::is_implemented(module) {
+                missing = Some(
+                    Error::parse(
+                        task.action.loc.clone(),
+                        format!("module '{module}' is not available in this version of ply yet"),
+                    )
+                    .with_hint("`ply doc` lists the modules this version provides"),
+                );
+            }
+        };
+        for (_, section) in play.sections() {
+            crate::playbook::each_task(section, &mut visit);
+        }
+        crate::playbook::each_task(&play.handlers, &mut visit);
+    }
+    missing.map_or(Ok(()), Err)
+}
+
 /// Runs the playbooks for real (or as a check), reporting as asked, and returns Ansible's exit code.
 fn execute(
     args: &RunArgs,
@@ -90,6 +118,9 @@ fn execute(
     inventory: &Inventory,
     extra_vars: VarMap,
 ) -> Result<u8> {
+    for playbook in playbooks {
+        check_modules_available(playbook)?;
+    }
     let become_password = if args.ask_become_pass {
         let password = rpassword::prompt_password("BECOME password: ")
             .map_err(|e| Error::options(format!("could not read the become password: {e}")))?;

@@ -21,4 +21,11 @@ impl modules::Evaluator for TaskEvaluator<'_> {
             .eval_condition(expr, self.vars)
             .map_err(|e| e.to_string())
     }
+
+    /// Vars files are YAML 1.1 as Ansible reads them (`yes` is true, `0644` is octal).
+    fn load_vars_file(&self, path: &std::path::Path) -> Result<Value, String> {
+        let docs = crate::yaml::load_file(path)
+            .map_err(|e| crate::diagnostic::render(&e).trim_end().to_string())?;
+        Ok(docs.first().map_or(Value::Null, crate::yaml::Node::to_json))
+    }
 }

@@ -233,11 +233,11 @@ impl<'a> Run<'a> {
             .into_iter()
             .filter(|h| self.host_active(h))
             .collect();
-        self.report(&Event::PlayStart {
-            name: play.display_name().to_string(),
-            hosts: hosts.clone(),
-        });
         if hosts.is_empty() {
+            self.report(&Event::PlayStart {
+                name: play.display_name().to_string(),
+                hosts: Vec::new(),
+            });
             self.report(&Event::NoHostsMatched);
             return Ok(());
         }
@@ -276,6 +276,11 @@ impl<'a> Run<'a> {
                 break;
             }
             context.batch = batch.clone();
+            // Ansible announces the play again for every serial batch.
+            self.report(&Event::PlayStart {
+                name: play.display_name().to_string(),
+                hosts: batch.clone(),
+            });
             context.magic = batch
                 .iter()
                 .map(|h| (h.clone(), self.magic_for(h, play, playbook, &context, None)))
@@ -673,18 +678,22 @@ impl<'a> Run<'a> {
             _ => {}
         }
         let task_scope = scope.with_keywords(&task.keywords);
-        let run_once = self.truthy(task_scope.run_once.as_ref());
+        // Like Ansible, meta tasks run once for the batch and show nothing themselves.
+        let is_meta = task.action.module == "meta";
+        let run_once = is_meta || self.truthy(task_scope.run_once.as_ref());
         let targets: Vec<String> = if run_once {
             hosts.iter().take(1).cloned().collect()
         } else {
             hosts.to_vec()
         };
-        self.report(&Event::TaskStart {
-            name: name.clone(),
-            handler,
-            path: task.loc.to_string(),
-            hosts: targets.clone(),
-        });
+        if !is_meta {
+            self.report(&Event::TaskStart {
+                name: name.clone(),
+                handler,
+                path: task.loc.to_string(),
+                hosts: targets.clone(),
+            });
+        }
         let started = Instant::now();
         let search_path = search_path(task.role.as_deref(), context.playbook);
         let templar = self.templar_for(search_path.clone());
@@ -758,6 +767,12 @@ impl<'a> Run<'a> {
         let mut meta_actions = Vec::new();
         let any_errors_fatal = self.truthy(task_scope.any_errors_fatal.as_ref());
         for (host, outcome) in &outcomes {
+            if is_meta && outcome.status != Status::Failed {
+                if let Some(meta) = outcome.meta {
+                    meta_actions.push((host.clone(), meta));
+                }
+                continue;
+            }
             for event in &outcome.events {
                 self.report(event);
             }
@@ -769,7 +784,7 @@ impl<'a> Run<'a> {
                 meta_actions.push((host.clone(), meta));
             }
         }
-        if run_once {
+        if run_once && !is_meta {
             // A run_once result counts for every host of the batch: registered vars and facts included.
             if let Some((_, outcome)) = outcomes.first() {
                 for host in hosts.iter().skip(1) {
@@ -994,7 +1009,21 @@ impl<'a> Run<'a> {
             each_task(&context.play.handlers, &mut |t| handlers.push(t.clone()));
             each_task(&context.extra_handlers, &mut |t| handlers.push(t.clone()));
             loop {
-                let mut ran_any = false;
+                // Take this round's notifications first, so every handler listening to a topic sees it.
+                let pending: HashMap<String, BTreeSet<String>> = hosts
+                    .iter()
+                    .filter(|h| self.host_active(h))
+                    .map(|h| {
+                        (
+                            h.clone(),
+                            self.with_host(h, |s| std::mem::take(&mut s.notified)),
+                        )
+                    })
+                    .filter(|(_, names)| !names.is_empty())
+                    .collect();
+                if pending.is_empty() {
+                    break;
+                }
                 for handler in &handlers {
                     let mut names = handler.listen.clone();
                     if let Some(name) = &handler.name {
@@ -1005,24 +1034,17 @@ impl<'a> Run<'a> {
                     }
                     let notified: Vec<String> = hosts
                         .iter()
+                        .filter(|h| self.host_active(h))
                         .filter(|h| {
-                            self.with_host(h, |s| {
-                                s.active() && names.iter().any(|n| s.notified.contains(n))
-                            })
+                            pending
+                                .get(*h)
+                                .is_some_and(|set| names.iter().any(|n| set.contains(n)))
                         })
                         .cloned()
                         .collect();
                     if notified.is_empty() {
                         continue;
                     }
-                    for host in &notified {
-                        self.with_host(host, |s| {
-                            names.iter().for_each(|n| {
-                                s.notified.remove(n);
-                            })
-                        });
-                    }
-                    ran_any = true;
                     let failed = self
                         .run_task_item(handler, &notified, scope, context, true)
                         .await;
@@ -1030,14 +1052,13 @@ impl<'a> Run<'a> {
                         self.with_host(&host, |s| s.failed = true);
                     }
                 }
-                if !ran_any {
-                    break;
-                }
             }
         })
     }
 
     /// `include_tasks` and `include_role`: resolved per host at run time, then run like their contents.
+    /// As in Ansible, the include shows as a task of its own (`included: FILE for HOSTS`), and hosts that
+    /// include the same file with the same arguments run its tasks together.
     async fn run_include(
         &self,
         task: &Task,
@@ -1047,6 +1068,13 @@ impl<'a> Run<'a> {
     ) -> BTreeSet<String> {
         let search_path = search_path(task.role.as_deref(), context.playbook);
         let templar = self.templar_for(search_path);
+        let name = task.display_name();
+        self.report(&Event::TaskStart {
+            name: name.clone(),
+            handler: false,
+            path: task.loc.to_string(),
+            hosts: hosts.to_vec(),
+        });
         let mut groups: Vec<(String, VarMap, Vec<String>)> = Vec::new();
         let mut failed = BTreeSet::new();
         for host in hosts {
@@ -1057,6 +1085,12 @@ impl<'a> Run<'a> {
                 .iter()
                 .all(|c| templar.eval_condition(&c.expr, &vars).unwrap_or(false));
             if !included {
+                self.count(host, Status::Skipped, false, false, scope.rescuable);
+                self.report(&Event::HostResult(simple_result(
+                    host,
+                    Status::Skipped,
+                    json!({"changed": false, "skip_reason": "Conditional result was False"}),
+                )));
                 continue;
             }
             let args = match templar.template_value(&Value::Object(task.action.args.clone()), &vars)
@@ -1070,6 +1104,7 @@ impl<'a> Run<'a> {
                 None => groups.push((key, args, vec![host.clone()])),
             }
         }
+        let mut loaded_groups = Vec::new();
         for (_, args, group_hosts) in groups {
             let loaded = match task.action.module {
                 "include_tasks" | "import_tasks" => {
@@ -1081,7 +1116,13 @@ impl<'a> Run<'a> {
                     context
                         .playbook
                         .include_tasks(&file, task)
-                        .map(|items| (items, Vec::new(), file))
+                        .map(|(path, items)| {
+                            let shown = std::fs::canonicalize(&path)
+                                .unwrap_or(path)
+                                .display()
+                                .to_string();
+                            (items, Vec::new(), shown)
+                        })
                 }
                 _ => context
                     .playbook
@@ -1097,60 +1138,71 @@ impl<'a> Run<'a> {
                         file: shown,
                         hosts: group_hosts.clone(),
                     });
-                    context.extra_handlers.extend(handlers);
-                    let mut inner = scope.clone();
-                    if !task.keywords.vars.is_empty() {
-                        inner.vars.push(task.keywords.vars.clone());
+                    for host in &group_hosts {
+                        self.count(host, Status::Ok, false, false, scope.rescuable);
                     }
-                    let params: VarMap = args
-                        .iter()
-                        .filter(|(k, _)| {
-                            ![
-                                "name",
-                                "file",
-                                "_raw_params",
-                                "tasks_from",
-                                "vars_from",
-                                "defaults_from",
-                                "handlers_from",
-                                "apply",
-                                "public",
-                                "allow_duplicates",
-                            ]
-                            .contains(&k.as_str())
-                        })
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    inner.include_params.extend(params);
-                    failed.extend(self.run_list(&items, &group_hosts, &inner, context).await);
+                    loaded_groups.push((args, group_hosts, items, handlers));
                 }
                 Err(error) => {
-                    self.report(&Event::TaskStart {
-                        name: task.display_name(),
-                        handler: false,
-                        path: task.loc.to_string(),
-                        hosts: group_hosts.clone(),
-                    });
                     for host in group_hosts {
                         self.count(&host, Status::Failed, false, false, scope.rescuable);
-                        self.report(&Event::HostResult(HostResult {
-                            host: host.clone(),
-                            delegated_to: None,
-                            status: Status::Failed,
-                            ignored: false,
-                            item_label: None,
-                            loop_summary: false,
-                            result: json!({"failed": true, "msg": crate::diagnostic::render(&error).trim_end()}),
-                            diff: Vec::new(),
-                            verbose_always: false,
-                            duration: std::time::Duration::ZERO,
-                        }));
+                        let message = crate::diagnostic::render(&error);
+                        self.report(&Event::HostResult(simple_result(
+                            &host,
+                            Status::Failed,
+                            json!({"changed": false, "msg": message.trim_end()}),
+                        )));
                         failed.insert(host);
                     }
                 }
             }
         }
+        for (args, group_hosts, items, handlers) in loaded_groups {
+            context.extra_handlers.extend(handlers);
+            let mut inner = scope.clone();
+            if !task.keywords.vars.is_empty() {
+                inner.vars.push(task.keywords.vars.clone());
+            }
+            let params: VarMap = args
+                .iter()
+                .filter(|(k, _)| !INCLUDE_OPTIONS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            inner.include_params.extend(params);
+            failed.extend(self.run_list(&items, &group_hosts, &inner, context).await);
+        }
         failed
+    }
+}
+
+/// Arguments of include_tasks/include_role that are options, not variables for the included tasks.
+const INCLUDE_OPTIONS: &[&str] = &[
+    "name",
+    "file",
+    "_raw_params",
+    "tasks_from",
+    "vars_from",
+    "defaults_from",
+    "handlers_from",
+    "apply",
+    "public",
+    "allow_duplicates",
+    "rolespec_validate",
+];
+
+/// A result the engine itself produces (includes, fact gathering), with no module behind it.
+fn simple_result(host: &str, status: Status, result: Value) -> HostResult {
+    HostResult {
+        host: host.to_string(),
+        delegated_to: None,
+        status,
+        ignored: false,
+        item_label: None,
+        loop_summary: false,
+        result,
+        diff: Vec::new(),
+        verbose_always: false,
+        duration: std::time::Duration::ZERO,
     }
 }
 

@@ -468,7 +468,13 @@ impl TaskRun<'_> {
                 }
             }
         }
-        let status = if failed {
+        if outcome.unreachable {
+            result.remove("failed");
+            result.insert("unreachable".into(), json!(true));
+        }
+        let status = if outcome.unreachable {
+            Status::Unreachable
+        } else if failed {
             Status::Failed
         } else if outcome.skipped {
             Status::Skipped
@@ -518,7 +524,9 @@ impl TaskRun<'_> {
         (rendered != self.host).then_some(rendered)
     }
 
-    /// The result as reported: censored under `no_log`.
+    /// The result as reported. Like Ansible's `TaskResult.clean_copy`: `failed` and `skipped` are dropped
+    /// (the status says so), `no_log` censors everything but `changed`/`attempts`, and debug shows only
+    /// what it was asked to show.
     fn shown(&self, result: &Map<String, Value>) -> Value {
         if self.no_log {
             let mut censored = Map::new();
@@ -526,14 +534,31 @@ impl TaskRun<'_> {
                 "censored".into(),
                 json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result"),
             );
-            censored.insert(
-                "changed".into(),
-                result.get("changed").cloned().unwrap_or(json!(false)),
-            );
-            Value::Object(censored)
-        } else {
-            Value::Object(result.clone())
+            for kept in ["attempts", "changed", "retries"] {
+                if let Some(value) = result.get(kept) {
+                    censored.insert(kept.into(), value.clone());
+                }
+            }
+            return Value::Object(censored);
         }
+        let mut shown = result.clone();
+        shown.remove("failed");
+        shown.remove("skipped");
+        if self.task.action.module == "debug" {
+            if shown.contains_key("msg") {
+                shown.retain(|key, _| {
+                    matches!(
+                        key.as_str(),
+                        "msg" | "exception" | "warnings" | "deprecations"
+                    )
+                });
+            } else {
+                for hidden in ["changed", "invocation", "skip_reason"] {
+                    shown.remove(hidden);
+                }
+            }
+        }
+        Value::Object(shown)
     }
 
     fn error_outcome(&self, message: String, started: Instant) -> TaskOutcome {

@@ -336,7 +336,7 @@ impl Playbook {
 
     /// `include_tasks: FILE` at run time: the file is found as an import would be (the role's `tasks/`,
     /// beside the including file, the playbook folder) and read with the including task's role.
-    pub fn include_tasks(&self, file: &str, from: &Task) -> Result<Vec<TaskItem>> {
+    pub fn include_tasks(&self, file: &str, from: &Task) -> Result<(PathBuf, Vec<TaskItem>)> {
         let mut loader = self.loader();
         let scope = Scope {
             file: from.loc.file.as_ref().clone(),
@@ -347,7 +347,8 @@ impl Playbook {
             file: path.clone(),
             role: from.role.clone(),
         };
-        loader.task_file(&path, &file_scope)
+        let items = loader.task_file(&path, &file_scope)?;
+        Ok((path, items))
     }
 
     /// `include_role: name=X` at run time: the role's blocks (dependencies first) and its handlers.
