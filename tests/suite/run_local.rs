@@ -52,15 +52,38 @@ fn run(scratch: &Scratch, extra: &[&str]) -> Outcome {
         .run()
 }
 
-/// Output with the scratch folder's path replaced, so golden files do not depend on it.
+/// Output with what varies run to run replaced: the scratch folder, clock times and durations. The
+/// timing summary keeps its task names, sorted, since equal-looking times sort differently each run.
 fn normalized(text: &str, scratch: &Scratch) -> String {
     let root = scratch.case.parent().expect("root").display().to_string();
-    let canonical = fs::canonicalize(scratch.case.parent().expect("root"))
-        .expect("canonical")
-        .display()
-        .to_string();
-    text.replace(&canonical, "<scratch>")
-        .replace(&root, "<scratch>")
+    let canonical = fs::canonicalize(scratch.case.parent().expect("root")).expect("canonical").display().to_string();
+    let text = text.replace(&canonical, "<scratch>").replace(&root, "<scratch>");
+    let times = regex::Regex::new(r#""(start|end)": "\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+""#).expect("regex");
+    let text = times.replace_all(&text, "\"$1\": \"<time>\"");
+    let delta = regex::Regex::new(r#""delta": "\d+:\d\d:\d\d\.\d+""#).expect("regex");
+    let text = delta.replace_all(&text, "\"delta\": \"<delta>\"").into_owned();
+    let timing_line = regex::Regex::new(r"^(.*?) -+ \d+\.\d+s$").expect("regex");
+    let mut lines: Vec<String> = Vec::new();
+    let mut timings: Vec<String> = Vec::new();
+    for line in text.lines() {
+        match timing_line.captures(line) {
+            Some(captures) => timings.push(format!("{} --- <seconds>", &captures[1])),
+            None => {
+                if !timings.is_empty() {
+                    timings.sort();
+                    lines.append(&mut timings);
+                }
+                lines.push(line.to_string());
+            }
+        }
+    }
+    timings.sort();
+    lines.append(&mut timings);
+    let mut joined = lines.join("\n");
+    if text.ends_with('\n') {
+        joined.push('\n');
+    }
+    joined
 }
 
 #[test]
