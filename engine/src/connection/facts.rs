@@ -195,7 +195,10 @@ pub fn parse_facts(text: &str) -> Map<String, Value> {
     f.insert("pkg_mgr".into(), s(&pkg_mgr(&exists, &os_family)));
 
     user_facts(&raw, &mut f);
-    f.insert("date_time".into(), Value::Object(date_time(raw.get("date"))));
+    f.insert(
+        "date_time".into(),
+        Value::Object(date_time(raw.get("date"))),
+    );
     cpu_facts(raw.section("cpuinfo"), raw.get("nproc"), &mut f);
     memory_facts(raw.section("meminfo"), &mut f);
     network_facts(&raw, &mut f);
@@ -283,9 +286,7 @@ fn distribution(raw: &Raw) -> Os {
     };
     let debian_version = raw.get("debian_version");
     // Debian's point release ("12.5") is only in /etc/debian_version; os-release has just "12".
-    let version = if name == "Debian"
-        && debian_version.starts_with(|c: char| c.is_ascii_digit())
-    {
+    let version = if name == "Debian" && debian_version.starts_with(|c: char| c.is_ascii_digit()) {
         debian_version.to_string()
     } else if !get("VERSION_ID").is_empty() {
         get("VERSION_ID").to_string()
@@ -446,14 +447,20 @@ fn pkg_mgr(exists: &[&str], os_family: &str) -> String {
     ];
     order
         .iter()
-        .filter(|(p, _)| is(p))
-        .last()
+        .rev()
+        .find(|(p, _)| is(p))
         .map(|(_, n)| n.to_string())
         .unwrap_or_else(|| "unknown".to_string())
 }
 
 fn user_facts(raw: &Raw, f: &mut Map<String, Value>) {
-    let num = |k: &str| raw.get(k).parse::<u64>().ok().map(Value::from).unwrap_or(Value::Null);
+    let num = |k: &str| {
+        raw.get(k)
+            .parse::<u64>()
+            .ok()
+            .map(Value::from)
+            .unwrap_or(Value::Null)
+    };
     let passwd: Vec<&str> = raw.get("passwd").split(':').collect();
     let field = |i: usize| passwd.get(i).copied().filter(|_| passwd.len() >= 7);
     f.insert("user_id".into(), json!(raw.get("user")));
@@ -592,15 +599,14 @@ fn cpu_facts(cpuinfo: &str, nproc: &str, f: &mut Map<String, Value>) {
         sockets.len() as u64
     };
     let per_socket = sockets.first().map(|s| s.1).filter(|c| *c > 0).unwrap_or(1);
-    let threads = cores
-        .first()
-        .map(|c| c.1 / per_socket)
-        .unwrap_or(0)
-        .max(1);
+    let threads = cores.first().map(|c| c.1 / per_socket).unwrap_or(0).max(1);
     f.insert("processor_count".into(), json!(count));
     f.insert("processor_cores".into(), json!(per_socket));
     f.insert("processor_threads_per_core".into(), json!(threads));
-    f.insert("processor_vcpus".into(), json!(threads * count * per_socket));
+    f.insert(
+        "processor_vcpus".into(),
+        json!(threads * count * per_socket),
+    );
     if let Ok(n) = nproc.parse::<u64>() {
         f.insert("processor_nproc".into(), json!(n));
     }
@@ -678,12 +684,21 @@ fn ip_addresses(text: &str) -> Vec<(String, String, u8, Option<String>)> {
 
 /// `(interface, destination, gateway, mask)` of `/proc/net/route`.
 fn proc_routes(text: &str) -> Vec<(String, Ipv4Addr, Ipv4Addr, Ipv4Addr)> {
-    let hex = |s: &str| u32::from_str_radix(s, 16).ok().map(|n| Ipv4Addr::from(n.swap_bytes()));
+    let hex = |s: &str| {
+        u32::from_str_radix(s, 16)
+            .ok()
+            .map(|n| Ipv4Addr::from(n.swap_bytes()))
+    };
     text.lines()
         .skip(1)
         .filter_map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            Some((w.first()?.to_string(), hex(w.get(1)?)?, hex(w.get(2)?)?, hex(w.get(7)?)?))
+            Some((
+                w.first()?.to_string(),
+                hex(w.get(1)?)?,
+                hex(w.get(2)?)?,
+                hex(w.get(7)?)?,
+            ))
         })
         .collect()
 }
@@ -723,7 +738,11 @@ fn if_inet6_addresses(text: &str) -> Vec<(String, String, u8)> {
 }
 
 fn netmask(prefix: u8) -> Ipv4Addr {
-    Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0))
+    Ipv4Addr::from(
+        u32::MAX
+            .checked_shl(32 - u32::from(prefix.min(32)))
+            .unwrap_or(0),
+    )
 }
 
 fn network_facts(raw: &Raw, f: &mut Map<String, Value>) {
@@ -872,7 +891,9 @@ mod tests {
     use super::*;
 
     fn sample(extra_values: &str, sections: &[(&str, &str)]) -> String {
-        let mut s = format!("nodename=web1.example.org\nfqdn=\nsystem=Linux\nmachine=x86_64\n{extra_values}");
+        let mut s = format!(
+            "nodename=web1.example.org\nfqdn=\nsystem=Linux\nmachine=x86_64\n{extra_values}"
+        );
         for (name, body) in sections {
             s.push_str(&format!("\n{SECTION}{name}\n{body}"));
         }
@@ -922,7 +943,10 @@ mod tests {
             mgr("proc1=bash\nhave=systemctl\nexists=/run/systemd/system\nexists=/etc/init.d\n"),
             "systemd"
         );
-        assert_eq!(mgr("proc1=init\nexists=/sbin/openrc\nexists=/etc/init.d\n"), "openrc");
+        assert_eq!(
+            mgr("proc1=init\nexists=/sbin/openrc\nexists=/etc/init.d\n"),
+            "openrc"
+        );
         assert_eq!(mgr("proc1=sh\nexists=/etc/init.d\n"), "sysvinit");
         assert_eq!(
             mgr("proc1=init\nhave=systemctl\ninit_link=/lib/systemd/systemd\ninit_real=/usr/lib/systemd/systemd\n"),
@@ -971,14 +995,19 @@ mod tests {
 
     #[test]
     fn default_ipv4_from_proc_without_ip() {
-        let route = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+        let route =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
 eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
 eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
         let trie = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.1\n           /32 host LOCAL\n     +-- 172.17.0.0/16 2 0 2\n        |-- 172.17.0.2\n           /32 host LOCAL\n        |-- 172.17.255.255\n           /32 link BROADCAST\nLocal:\n        |-- 172.17.0.2\n           /32 host LOCAL\n";
         let inet6 = "00000000000000000000000000000001 01 80 10 80       lo\nfe800000000000000042acfffe110002 02 40 20 80     eth0\n";
         let f = parse_facts(&sample(
             "",
-            &[("proc_route", route), ("fib_trie", trie), ("if_inet6", inet6)],
+            &[
+                ("proc_route", route),
+                ("fib_trie", trie),
+                ("if_inet6", inet6),
+            ],
         ));
         let d = &f["default_ipv4"];
         assert_eq!(d["interface"], "eth0");
@@ -991,13 +1020,17 @@ eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
 
     #[test]
     fn processors_memory_time_env() {
-        let cpu = "processor\t: 0\nphysical id\t: 0\nsiblings\t: 4\ncore id\t\t: 0\ncpu cores\t: 2\n\
+        let cpu =
+            "processor\t: 0\nphysical id\t: 0\nsiblings\t: 4\ncore id\t\t: 0\ncpu cores\t: 2\n\
 processor\t: 1\nphysical id\t: 0\nsiblings\t: 4\ncore id\t\t: 1\ncpu cores\t: 2\n";
         let f = parse_facts(&sample(
             "nproc=4\ndate=1700000000|2023|11|14|23|13|20|CET|+0100|Tuesday|2|46\n",
             &[
                 ("cpuinfo", cpu),
-                ("meminfo", "MemTotal:        8048256 kB\nMemFree:  102400 kB\n"),
+                (
+                    "meminfo",
+                    "MemTotal:        8048256 kB\nMemFree:  102400 kB\n",
+                ),
                 ("env", "PATH=/usr/bin:/bin\0MULTI=a\nb\0HOME=/root\0"),
             ],
         ));
@@ -1014,7 +1047,10 @@ processor\t: 1\nphysical id\t: 0\nsiblings\t: 4\ncore id\t\t: 1\ncpu cores\t: 2\
         assert_eq!(f["env"]["MULTI"], "a\nb");
         assert_eq!(f["env"]["HOME"], "/root");
         // ARM: no socket data, every processor counts.
-        let arm = parse_facts(&sample("", &[("cpuinfo", "processor\t: 0\nprocessor\t: 1\n")]));
+        let arm = parse_facts(&sample(
+            "",
+            &[("cpuinfo", "processor\t: 0\nprocessor\t: 1\n")],
+        ));
         assert_eq!(arm["processor_count"], 2);
         assert_eq!(arm["processor_cores"], 1);
         assert_eq!(utc(0), (1970, 1, 1, 0, 0, 0));

@@ -255,10 +255,11 @@ async fn run_process(
         },
     };
     in_task.abort();
-    let status = status.map_err(|e| ConnectionError::Other(format!("waiting for {program}: {e}")))?;
-    let rc = status
-        .code()
-        .unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0));
+    let status =
+        status.map_err(|e| ConnectionError::Other(format!("waiting for {program}: {e}")))?;
+    let rc = status.code().unwrap_or_else(|| {
+        128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+    });
     if let Some(scanner) = scanner {
         if !scanner.succeeded() {
             let message = scanner.message();

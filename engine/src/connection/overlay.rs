@@ -17,10 +17,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A recorded would-be state of one path.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Recorded {
-    File { content: Vec<u8>, stat: FileStat },
+    File {
+        content: Vec<u8>,
+        stat: FileStat,
+    },
     /// `emptied`: the directory replaces something removed or that was no directory, so nothing below it
     /// on the host counts any more.
-    Directory { stat: FileStat, emptied: bool },
+    Directory {
+        stat: FileStat,
+        emptied: bool,
+    },
     /// Removed, with everything below it.
     Absent,
 }
@@ -81,7 +87,14 @@ impl CheckOverlay {
         };
         let old = old.filter(|s| s.kind == FileKind::Directory);
         let stat = self
-            .would_be_stat(FileKind::Directory, 0, attributes, old.as_ref(), 0o755, become_)
+            .would_be_stat(
+                FileKind::Directory,
+                0,
+                attributes,
+                old.as_ref(),
+                0o755,
+                become_,
+            )
             .await?;
         self.entries
             .lock()
@@ -115,7 +128,11 @@ impl CheckOverlay {
 
     /// Follows symlinks on the host (a real write goes through them) until a path that is recorded or is
     /// no link.
-    async fn resolve(&self, path: &str, become_: Option<&Become>) -> Result<String, ConnectionError> {
+    async fn resolve(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<String, ConnectionError> {
         let mut key = normalize(path);
         for _ in 0..40 {
             if !matches!(self.lookup(&key), Lookup::Host) {
@@ -339,7 +356,10 @@ mod tests {
 
     #[test]
     fn paths_have_one_spelling() {
-        assert_eq!(normalize("/etc//ssh/./sshd_config/"), "/etc/ssh/sshd_config");
+        assert_eq!(
+            normalize("/etc//ssh/./sshd_config/"),
+            "/etc/ssh/sshd_config"
+        );
         assert_eq!(normalize("/"), "/");
         assert_eq!(normalize("a/./b"), "a/b");
         assert_eq!(normalize("./"), ".");

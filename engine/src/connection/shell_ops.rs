@@ -399,10 +399,16 @@ if [ -e "$P" ]; then M=$(stat -c %a -- "$P") && O=$(stat -c %u:%g -- "$P") || ex
     // Keeping the old owner only works for root; anyone else keeps their own, as Ansible does.
     s.push_str("if [ -n \"$O\" ]; then chown \"$O\" \"$T\" 2>/dev/null || :; fi\n");
     if let Some(owner) = &attributes.owner {
-        s.push_str(&format!("chown -- {} \"$T\" || exit 1\n", shell_quote(owner)));
+        s.push_str(&format!(
+            "chown -- {} \"$T\" || exit 1\n",
+            shell_quote(owner)
+        ));
     }
     if let Some(group) = &attributes.group {
-        s.push_str(&format!("chgrp -- {} \"$T\" || exit 1\n", shell_quote(group)));
+        s.push_str(&format!(
+            "chgrp -- {} \"$T\" || exit 1\n",
+            shell_quote(group)
+        ));
     }
     s.push_str(
         r#"sync -- "$T" 2>/dev/null || sync
