@@ -248,7 +248,7 @@ async fn become_as_self_skips_sudo_and_su_works_for_root() {
 async fn become_timeout_kills_the_command() {
     let c = local();
     let tag = format!("{}.{}", std::process::id(), 4343);
-    let mut req = CommandRequest::shell(format!("sleep {tag}"));
+    let mut req = CommandRequest::shell(format!("sleep {tag} & sleep {tag}"));
     req.become_ = Some(sudo_become(test_user()));
     req.timeout = Some(Duration::from_millis(500));
     assert!(matches!(
