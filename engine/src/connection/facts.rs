@@ -447,8 +447,8 @@ fn pkg_mgr(exists: &[&str], os_family: &str) -> String {
     ];
     order
         .iter()
-        .filter(|(p, _)| is(p))
-        .last()
+        .rev()
+        .find(|(p, _)| is(p))
         .map(|(_, n)| n.to_string())
         .unwrap_or_else(|| "unknown".to_string())
 }
