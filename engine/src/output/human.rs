@@ -475,7 +475,9 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
         if chunks.last().is_some_and(|c| c.chars().count() > width) {
             let chunk = chunks.pop().unwrap_or_default();
-            let space_left = width.saturating_sub(len).max(1);
+            // With no room left Python appends an empty piece, and then drops only that piece as
+            // "trailing whitespace", so the line keeps its final space.
+            let space_left = width.saturating_sub(len);
             let chars: Vec<char> = chunk.chars().collect();
             let mut end = space_left;
             if chars.len() > space_left {

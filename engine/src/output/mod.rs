@@ -3,6 +3,17 @@
 //! - [`HumanReporter`]: ansible-playbook's default output, byte for byte.
 //! - [`JsonReporter`]: one JSON object per event and line, for tools.
 //! - [`ProgressReporter`]: wraps another reporter with a spinner for the running task on a terminal.
+//!
+//! What the human format expects of the events, as Ansible's callback sees its results:
+//! - `HostResult.result` is shown as is (minus `_ansible_*`, `exception`, and below -vvv `invocation` and
+//!   `diff`): debug's clean-up (only `msg`, or only the variable) and `no_log` censoring ([`censor`]) are
+//!   the executor's. `_ansible_verbose_always` / `_ansible_verbose_override` in it are honoured (facts
+//!   gathering sets the override so `-v` does not dump facts); `warnings` in it are shown as warnings.
+//! - Loops: one result per item (`item_label` set), then the summary (`loop_summary`, no label). Items
+//!   carry their own diffs; the summary's are not shown. Only a skipped or unreachable summary prints a
+//!   line, and a failed one prints `...ignoring` when ignored.
+//! - `include_tasks`/`include_role`: `TaskStart` then `Included`, and no `HostResult` (Ansible prints none).
+//! - `diff` is rendered whenever the result changed: leave it empty unless diff mode applies to the task.
 
 mod color;
 mod diff;
