@@ -56,12 +56,20 @@ fn run(scratch: &Scratch, extra: &[&str]) -> Outcome {
 /// timing summary keeps its task names, sorted, since equal-looking times sort differently each run.
 fn normalized(text: &str, scratch: &Scratch) -> String {
     let root = scratch.case.parent().expect("root").display().to_string();
-    let canonical = fs::canonicalize(scratch.case.parent().expect("root")).expect("canonical").display().to_string();
-    let text = text.replace(&canonical, "<scratch>").replace(&root, "<scratch>");
-    let times = regex::Regex::new(r#""(start|end)": "\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+""#).expect("regex");
+    let canonical = fs::canonicalize(scratch.case.parent().expect("root"))
+        .expect("canonical")
+        .display()
+        .to_string();
+    let text = text
+        .replace(&canonical, "<scratch>")
+        .replace(&root, "<scratch>");
+    let times = regex::Regex::new(r#""(start|end)": "\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+""#)
+        .expect("regex");
     let text = times.replace_all(&text, "\"$1\": \"<time>\"");
     let delta = regex::Regex::new(r#""delta": "\d+:\d\d:\d\d\.\d+""#).expect("regex");
-    let text = delta.replace_all(&text, "\"delta\": \"<delta>\"").into_owned();
+    let text = delta
+        .replace_all(&text, "\"delta\": \"<delta>\"")
+        .into_owned();
     let timing_line = regex::Regex::new(r"^(.*?) -+ \d+\.\d+s$").expect("regex");
     let mut lines: Vec<String> = Vec::new();
     let mut timings: Vec<String> = Vec::new();

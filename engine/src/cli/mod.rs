@@ -24,6 +24,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 5 } else { 0 });
         }
     };
+    let verbosity = match &cli.command {
+        Command::Run(args) => args.verbose,
+        _ => 0,
+    };
+    init_tracing(verbosity);
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Inventory(args) => inventory_cmd::run(&args),
@@ -36,6 +41,27 @@ pub fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Logs go to stderr: from `-vvv` on (debug), or as `RUST_LOG` asks. Secrets are never logged: the
+/// connection logs programs and users, not stdin or passwords.
+fn init_tracing(verbosity: u8) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) => tracing_subscriber::EnvFilter::new(spec),
+        Err(_) if verbosity >= 4 => {
+            tracing_subscriber::EnvFilter::new("engine=trace,modules=trace")
+        }
+        Err(_) if verbosity >= 3 => {
+            tracing_subscriber::EnvFilter::new("engine=debug,modules=debug")
+        }
+        Err(_) => return,
+    };
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 fn doc(module: Option<&str>) -> crate::Result<u8> {

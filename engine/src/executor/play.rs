@@ -307,7 +307,7 @@ impl<'a> Run<'a> {
                 }
                 self.flush_handlers(&batch, &root, &mut context).await;
             }
-            if self.max_fail_exceeded(play, &batch) {
+            if self.max_fail_exceeded(play, &batch, &BTreeSet::new()) {
                 break;
             }
         }
@@ -362,7 +362,8 @@ impl<'a> Run<'a> {
                     self.with_host(&host, |h| h.facts = facts.clone());
                     (
                         Status::Ok,
-                        json!({"ansible_facts": facts, "changed": false}),
+                        // Like Ansible's setup action: -v does not dump every fact.
+                        json!({"ansible_facts": facts, "changed": false, "_ansible_verbose_override": true}),
                     )
                 }
                 Err(error) => {
@@ -546,13 +547,21 @@ impl<'a> Run<'a> {
         Value::Object(all)
     }
 
-    fn max_fail_exceeded(&self, play: &Play, batch: &[String]) -> bool {
+    /// Whether the batch's failures (this play's, plus `failing_now`) exceed `max_fail_percentage`.
+    fn max_fail_exceeded(
+        &self,
+        play: &Play,
+        batch: &[String],
+        failing_now: &BTreeSet<String>,
+    ) -> bool {
         let Some(limit) = play.max_fail_percentage.as_ref().and_then(Value::as_f64) else {
             return false;
         };
         let failed = batch
             .iter()
-            .filter(|h| self.with_host(h, |s| s.failed || s.unreachable))
+            .filter(|h| {
+                failing_now.contains(*h) || self.with_host(h, |s| s.failed || s.unreachable)
+            })
             .count();
         !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > limit
     }
@@ -680,7 +689,7 @@ impl<'a> Run<'a> {
         let task_scope = scope.with_keywords(&task.keywords);
         // Like Ansible, meta tasks run once for the batch and show nothing themselves.
         let is_meta = task.action.module == "meta";
-        let run_once = is_meta || self.truthy(task_scope.run_once.as_ref());
+        let run_once = self.truthy(task_scope.run_once.as_ref());
         let targets: Vec<String> = if run_once {
             hosts.iter().take(1).cloned().collect()
         } else {
@@ -795,7 +804,26 @@ impl<'a> Run<'a> {
         if any_errors_fatal && !failed.is_empty() && !scope.rescuable {
             context.abort = true;
         }
+        if !failed.is_empty()
+            && !scope.rescuable
+            && self.max_fail_exceeded(context.play, &context.batch, &failed)
+        {
+            context.abort = true;
+        }
+        if context.abort && !is_meta {
+            self.report(&Event::NoMoreHosts);
+        }
+        // Actions for the whole batch (flush_handlers, end_play) happen once, whichever hosts asked.
+        let mut done_once: Vec<MetaAction> = Vec::new();
         for (host, meta) in meta_actions {
+            let batch_wide = matches!(
+                meta,
+                MetaAction::FlushHandlers | MetaAction::EndPlay | MetaAction::EndBatch
+            );
+            if batch_wide && done_once.contains(&meta) {
+                continue;
+            }
+            done_once.push(meta);
             self.meta(&host, meta, hosts, scope, context).await;
         }
         failed
@@ -1134,10 +1162,13 @@ impl<'a> Run<'a> {
             };
             match loaded {
                 Ok((items, handlers, shown)) => {
-                    self.report(&Event::Included {
-                        file: shown,
-                        hosts: group_hosts.clone(),
-                    });
+                    // Ansible announces included files; an included role shows only through its tasks.
+                    if task.action.module != "include_role" {
+                        self.report(&Event::Included {
+                            file: shown,
+                            hosts: group_hosts.clone(),
+                        });
+                    }
                     for host in &group_hosts {
                         self.count(host, Status::Ok, false, false, scope.rescuable);
                     }
@@ -1158,7 +1189,14 @@ impl<'a> Run<'a> {
             }
         }
         for (args, group_hosts, items, handlers) in loaded_groups {
-            context.extra_handlers.extend(handlers);
+            // A role included again brings no second copy of its handlers.
+            for handler in handlers {
+                if !has_handler(&context.play.handlers, &handler)
+                    && !has_handler(&context.extra_handlers, &handler)
+                {
+                    context.extra_handlers.push(handler);
+                }
+            }
             let mut inner = scope.clone();
             if !task.keywords.vars.is_empty() {
                 inner.vars.push(task.keywords.vars.clone());
@@ -1173,6 +1211,19 @@ impl<'a> Run<'a> {
         }
         failed
     }
+}
+
+/// Whether `items` already holds this handler (same role folder and name).
+fn has_handler(items: &[TaskItem], handler: &TaskItem) -> bool {
+    let TaskItem::Task(wanted) = handler else {
+        return false;
+    };
+    let mut found = false;
+    each_task(items, &mut |t| {
+        let same_role = t.role.as_ref().map(|r| &r.path) == wanted.role.as_ref().map(|r| &r.path);
+        found |= same_role && t.name == wanted.name && t.loc == wanted.loc;
+    });
+    found
 }
 
 /// Arguments of include_tasks/include_role that are options, not variables for the included tasks.
@@ -1244,7 +1295,8 @@ fn serial_batches(hosts: &[String], serial: &[Value]) -> Vec<Vec<String>> {
                     .trim()
                     .parse()
                     .unwrap_or(100.0);
-                ((hosts.len() as f64) * pct / 100.0) as usize
+                // Ansible's pct_to_int: a percentage never rounds down to an empty batch.
+                (((hosts.len() as f64) * pct / 100.0) as usize).max(1)
             }
             Value::String(s) => s.trim().parse().unwrap_or(0),
             _ => 0,

@@ -412,7 +412,22 @@ impl TaskRun<'_> {
             evaluator: &evaluator,
             search_path: self.search_path,
         };
+        // Arguments are not logged: they may hold secrets even without no_log.
+        tracing::debug!(
+            host = self.host,
+            task = self.task_name,
+            module = self.task.action.module,
+            check_mode = self.check_mode,
+            "running module"
+        );
         let outcome = modules::execute(self.task.action.module, &args, &context).await;
+        tracing::debug!(
+            host = self.host,
+            task = self.task_name,
+            changed = outcome.changed,
+            failed = outcome.failed,
+            "module done"
+        );
         self.judge(outcome, vars)
     }
 
