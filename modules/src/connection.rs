@@ -188,4 +188,48 @@ pub trait Connection: Send + Sync {
         follow: bool,
         become_: Option<&Become>,
     ) -> Result<Option<FileStat>, ConnectionError>;
+
+    /// Writes a file atomically from a stream, so large files never sit whole in memory. The default
+    /// reads the stream and calls [`Connection::write_file`]; connections that can stream override it.
+    async fn write_file_stream(
+        &self,
+        path: &str,
+        source: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
+        attributes: &FileAttributes,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        use tokio::io::AsyncReadExt;
+        let mut content = Vec::new();
+        source
+            .read_to_end(&mut content)
+            .await
+            .map_err(|e| ConnectionError::File {
+                path: path.to_string(),
+                message: e.to_string(),
+            })?;
+        self.write_file(path, &content, attributes, become_).await
+    }
+
+    /// The SHA-1 of a file's content (what Ansible's copy and stat compare), or `None` when it does not
+    /// exist, so unchanged files are never sent again. The default asks the host's `sha1sum`.
+    async fn checksum_sha1(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Option<String>, ConnectionError> {
+        let mut request = CommandRequest::argv(["sha1sum", "--", path]);
+        request.become_ = become_.cloned();
+        if self.stat(path, true, become_).await?.is_none() {
+            return Ok(None);
+        }
+        let output = self.run(&request).await?;
+        if output.rc != 0 {
+            return Err(ConnectionError::File {
+                path: path.to_string(),
+                message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        Ok(text.split_whitespace().next().map(str::to_string))
+    }
 }
