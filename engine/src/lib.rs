@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod location;
 pub mod output;
 pub mod playbook;
+pub mod pyjson;
 pub mod suggest;
 pub mod template;
 pub mod vars;

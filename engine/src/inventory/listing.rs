@@ -2,7 +2,6 @@
 //! sort_keys=True, indent=4)` text so the output can be compared byte for byte.
 
 use super::data::{Data, ALL};
-use super::py_literal::python_float_repr;
 use serde_json::{Map, Value};
 
 /// Magic variables `ansible-inventory` strips from host variables (`C.INTERNAL_STATIC_VARS`).
@@ -146,61 +145,13 @@ pub fn sort_keys(value: Value) -> Value {
 
 /// Python's `json.dumps(value, indent=4, ensure_ascii=False)` text (keys in the value's order).
 pub fn to_python_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_value(value, 0, &mut out);
-    out
-}
-
-fn write_value(value: &Value, depth: usize, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => out.push_str(&i.to_string()),
-            (_, Some(u), _) => out.push_str(&u.to_string()),
-            (_, _, Some(f)) => out.push_str(&python_float_repr(f)),
-            _ => out.push_str(&n.to_string()),
-        },
-        Value::String(s) => out.push_str(&serde_json::to_string(s).unwrap_or_default()),
-        Value::Array(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                out.push_str(if i == 0 { "\n" } else { ",\n" });
-                indent(depth + 1, out);
-                write_value(item, depth + 1, out);
-            }
-            out.push('\n');
-            indent(depth, out);
-            out.push(']');
-        }
-        Value::Object(map) => {
-            if map.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                out.push_str(if i == 0 { "\n" } else { ",\n" });
-                indent(depth + 1, out);
-                out.push_str(&serde_json::to_string(k).unwrap_or_default());
-                out.push_str(": ");
-                write_value(v, depth + 1, out);
-            }
-            out.push('\n');
-            indent(depth, out);
-            out.push('}');
-        }
-    }
-}
-
-fn indent(depth: usize, out: &mut String) {
-    for _ in 0..depth {
-        out.push_str("    ");
-    }
+    let options = crate::pyjson::JsonOptions {
+        indent: Some(4),
+        sort_keys: false,
+        ensure_ascii: false,
+        compact_separators: true,
+    };
+    crate::pyjson::dumps(value, &options)
 }
 
 #[cfg(test)]

@@ -82,32 +82,9 @@ fn json_key(key: &Lit) -> Option<String> {
     })
 }
 
+/// How json.dumps writes a float (the inventory's values and keys go through it).
 pub fn python_float_repr(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
-        // Python switches to exponent form outside [1e-4, 1e16) and always signs the exponent.
-        let formatted = format!("{f:e}");
-        let (mantissa, exponent) = formatted.split_once('e').unwrap_or((&formatted, "0"));
-        let exponent: i32 = exponent.parse().unwrap_or(0);
-        let sign = if exponent < 0 { '-' } else { '+' };
-        return format!("{mantissa}e{sign}{:02}", exponent.abs());
-    }
-    let text = f.to_string();
-    if text.contains('.') {
-        text
-    } else {
-        format!("{text}.0")
-    }
+    crate::pyjson::json_float(f)
 }
 
 fn complex_component(f: f64) -> String {

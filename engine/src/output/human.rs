@@ -4,7 +4,7 @@
 use super::color::{self, stringc};
 use super::diff::{self, DIFF_CONTEXT};
 use super::event::{Event, FileDiff, HostResult, HostStats, Reporter, Status};
-use super::pyjson;
+use crate::pyjson::JsonOptions;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -124,7 +124,7 @@ impl<W: Write + Send> HumanReporter<W> {
         }
         let always = verbose_always || truthy(result.get("_ansible_verbose_always"));
         let indent = (always || self.verbosity > 2).then_some(4);
-        pyjson::dumps(&shown, indent)
+        crate::pyjson::dumps(&shown, &JsonOptions::result(indent))
     }
 
     /// `_handle_warnings`: a result's `warnings` are shown as warnings and left out of its JSON.
@@ -147,7 +147,7 @@ impl<W: Write + Send> HumanReporter<W> {
         for warning in warnings {
             match warning {
                 Value::String(text) => self.warning(&text),
-                other => self.warning(&pyjson::dumps(&other, None)),
+                other => self.warning(&crate::pyjson::dumps(&other, &JsonOptions::result(None))),
             }
         }
     }
@@ -159,7 +159,7 @@ impl<W: Write + Send> HumanReporter<W> {
         };
         let text = match exception {
             Value::String(s) => s.clone(),
-            other => pyjson::dumps(other, None),
+            other => crate::pyjson::dumps(other, &JsonOptions::result(None)),
         };
         let msg = if self.verbosity < 3 {
             let error = text.trim().rsplit('\n').next().unwrap_or_default();

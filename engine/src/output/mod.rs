@@ -21,13 +21,15 @@ mod event;
 mod human;
 mod json;
 mod progress;
-mod pyjson;
 
 pub use event::{Event, FileDiff, HostResult, HostStats, Reporter, Status};
 pub use human::HumanReporter;
 pub use json::{rfc3339, JsonReporter};
 pub use progress::ProgressReporter;
-pub use pyjson::dumps as python_json;
+/// How Ansible prints a result after `=>`: `json.dumps` with sorted keys, compact or indented.
+pub fn python_json(value: &Value, indent: Option<usize>) -> String {
+    crate::pyjson::dumps(value, &crate::pyjson::JsonOptions::result(indent))
+}
 
 /// One before/after pair as `--diff` shows it (unified diff, 3 lines of context, then an empty line);
 /// empty when both sides are equal.

@@ -362,25 +362,8 @@ impl Playbook {
             file: from.loc.file.as_ref().clone(),
             role: from.role.clone(),
         };
-        let text = |key: &str| args.get(key).and_then(|v| v.as_str()).map(String::from);
-        let name = text("name").or_else(|| text("role")).ok_or_else(|| {
-            Error::parse(from.action.loc.clone(), "include_role needs a 'name'")
-                .with_hint("write `include_role: name=myrole`")
-        })?;
-        let mut request = super::role::RoleRequest::named(name, from.action.loc.clone());
-        for (field, slot) in [
-            ("tasks_from", &mut request.tasks_from),
-            ("vars_from", &mut request.vars_from),
-            ("defaults_from", &mut request.defaults_from),
-            ("handlers_from", &mut request.handlers_from),
-        ] {
-            if let Some(given) = text(field) {
-                *slot = given
-                    .trim_end_matches(".yml")
-                    .trim_end_matches(".yaml")
-                    .to_string();
-            }
-        }
+        let request =
+            super::role::RoleRequest::from_arguments("include_role", args, &from.action.loc)?;
         let blocks = loader.role_blocks(request, &scope)?;
         let handlers = std::mem::take(&mut loader.role_handlers);
         Ok((

@@ -50,6 +50,52 @@ impl RoleRequest {
         }
     }
 
+    /// The arguments of `import_role`/`include_role` (`name`, `tasks_from`, ...). Role variables go in
+    /// `vars:`, so any other argument is a mistake worth reporting.
+    pub fn from_arguments(
+        action: &str,
+        args: &VarMap,
+        loc: &crate::location::Location,
+    ) -> Result<Self> {
+        const OPTIONS: &[&str] = &[
+            "name",
+            "role",
+            "tasks_from",
+            "vars_from",
+            "defaults_from",
+            "handlers_from",
+            "allow_duplicates",
+            "public",
+            "rolespec_validate",
+            "apply",
+        ];
+        let text = |key: &str| args.get(key).and_then(|v| v.as_str()).map(String::from);
+        let name = text("name").or_else(|| text("role")).ok_or_else(|| {
+            Error::parse(loc.clone(), format!("{action} needs a 'name'"))
+                .with_hint(format!("write `{action}: name=myrole`"))
+        })?;
+        if let Some(key) = args.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
+            return Err(Error::parse(loc.clone(), format!("'{key}' is not a valid option for {action}")).with_hint(format!(
+                "{action} takes name, tasks_from, vars_from, defaults_from and handlers_from; pass role variables with `vars:`"
+            )));
+        }
+        let mut request = RoleRequest::named(name, loc.clone());
+        for (field, slot) in [
+            ("tasks_from", &mut request.tasks_from),
+            ("vars_from", &mut request.vars_from),
+            ("defaults_from", &mut request.defaults_from),
+            ("handlers_from", &mut request.handlers_from),
+        ] {
+            if let Some(given) = text(field) {
+                *slot = given
+                    .trim_end_matches(".yml")
+                    .trim_end_matches(".yaml")
+                    .to_string();
+            }
+        }
+        Ok(request)
+    }
+
     /// An entry of `roles:` or `dependencies:`: a name, or a mapping with `role:` (or `name:`), keywords and
     /// role parameters.
     pub fn from_node(node: &Node) -> Result<Self> {
@@ -317,44 +363,8 @@ impl Loader {
         task: super::task::Task,
         scope: &Scope,
     ) -> Result<Vec<Block>> {
-        let args = &task.action.args;
-        let text = |key: &str| args.get(key).and_then(|v| v.as_str()).map(String::from);
-        let name = text("name").or_else(|| text("role")).ok_or_else(|| {
-            Error::parse(task.action.loc.clone(), "import_role needs a 'name'")
-                .with_hint("write `import_role: name=myrole`")
-        })?;
-        for key in args.keys() {
-            if ![
-                "name",
-                "role",
-                "tasks_from",
-                "vars_from",
-                "defaults_from",
-                "handlers_from",
-                "allow_duplicates",
-                "public",
-                "rolespec_validate",
-            ]
-            .contains(&key.as_str())
-            {
-                return Err(Error::parse(task.action.loc.clone(), format!("'{key}' is not a valid option for import_role"))
-                    .with_hint("import_role takes name, tasks_from, vars_from, defaults_from and handlers_from; pass role variables with `vars:`"));
-            }
-        }
-        let mut request = RoleRequest::named(name, task.action.loc.clone());
-        for (field, value) in [
-            ("tasks_from", &mut request.tasks_from),
-            ("vars_from", &mut request.vars_from),
-            ("defaults_from", &mut request.defaults_from),
-            ("handlers_from", &mut request.handlers_from),
-        ] {
-            if let Some(given) = text(field) {
-                *value = given
-                    .trim_end_matches(".yml")
-                    .trim_end_matches(".yaml")
-                    .to_string();
-            }
-        }
+        let mut request =
+            RoleRequest::from_arguments("import_role", &task.action.args, &task.action.loc)?;
         request.keywords = task.keywords;
         request.when = task.when;
         if task.loop_.is_some() {

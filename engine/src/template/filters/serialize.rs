@@ -2,6 +2,7 @@
 //! `yaml.dump` format them, since users diff generated files against Ansible's output.
 
 use super::python_float;
+use crate::pyjson::{dumps, JsonOptions};
 use crate::template::convert::{from_json, to_json};
 use base64::Engine as _;
 use minijinja::value::{Kwargs, Value};
@@ -107,111 +108,6 @@ pub(super) fn register(env: &mut Environment<'static>) {
             })?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     });
-}
-
-pub(crate) struct JsonOptions {
-    pub(crate) indent: Option<usize>,
-    pub(crate) sort_keys: bool,
-    pub(crate) ensure_ascii: bool,
-    /// `(',', ': ')` instead of Python's default `(', ', ': ')`; json.dumps uses the compact item
-    /// separator whenever an indent is given.
-    pub(crate) compact_separators: bool,
-}
-
-/// Python's `json.dumps`.
-pub(crate) fn dumps(value: &serde_json::Value, options: &JsonOptions) -> String {
-    let mut out = String::new();
-    write_json(value, options, 0, &mut out);
-    out
-}
-
-fn write_json(value: &serde_json::Value, options: &JsonOptions, level: usize, out: &mut String) {
-    let item_separator = if options.compact_separators {
-        ","
-    } else {
-        ", "
-    };
-    let newline = |out: &mut String, level: usize| {
-        if let Some(indent) = options.indent {
-            out.push('\n');
-            out.push_str(&" ".repeat(indent * level));
-        }
-    };
-    match value {
-        serde_json::Value::Null => out.push_str("null"),
-        serde_json::Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        serde_json::Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() => out.push_str(&match python_float(f).as_str() {
-                "nan" => "NaN".to_owned(),
-                "inf" => "Infinity".to_owned(),
-                "-inf" => "-Infinity".to_owned(),
-                other => other.to_owned(),
-            }),
-            _ => out.push_str(&n.to_string()),
-        },
-        serde_json::Value::String(s) => write_json_string(s, options.ensure_ascii, out),
-        serde_json::Value::Array(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(item_separator);
-                }
-                newline(out, level + 1);
-                write_json(item, options, level + 1, out);
-            }
-            newline(out, level);
-            out.push(']');
-        }
-        serde_json::Value::Object(map) => {
-            if map.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
-            if options.sort_keys {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-            }
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(item_separator);
-                }
-                newline(out, level + 1);
-                write_json_string(key, options.ensure_ascii, out);
-                out.push_str(": ");
-                write_json(item, options, level + 1, out);
-            }
-            newline(out, level);
-            out.push('}');
-        }
-    }
-}
-
-fn write_json_string(s: &str, ensure_ascii: bool, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7e) => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// PyYAML's `yaml.dump(value, indent=indent, default_flow_style=False, allow_unicode=True)`:
