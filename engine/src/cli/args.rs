@@ -68,6 +68,13 @@ pub struct RunArgs {
     /// Connect as this user.
     #[arg(short = 'u', long = "user", value_name = "USER")]
     pub user: Option<String>,
+    /// Connection timeout in seconds (SSH connect, key exchange and authentication).
+    #[arg(short = 'T', long = "timeout", value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Host key checking: strict (only known hosts), accept-new (learn unknown hosts, refuse changed
+    /// keys; the default) or off. ANSIBLE_HOST_KEY_CHECKING=False means off.
+    #[arg(long = "host-key-checking", value_name = "POLICY", value_parser = ["strict", "accept-new", "off"])]
+    pub host_key_checking: Option<String>,
     /// Use this file to authenticate the connection.
     #[arg(long = "private-key", alias = "key-file", value_name = "FILE")]
     pub private_key: Option<PathBuf>,

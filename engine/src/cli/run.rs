@@ -3,7 +3,8 @@
 use super::args::RunArgs;
 use super::listing::{self, ListRequest};
 use crate::error::{Error, Result};
-use crate::executor::{Run, RunOptions};
+use crate::connection::ssh::known_hosts::HostKeyPolicy;
+use crate::executor::{ConnectionDefaults, Run, RunOptions};
 use crate::inventory::Inventory;
 use crate::playbook::Playbook;
 use crate::vars::{parse_extra_vars, VarMap};
@@ -83,6 +84,31 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     execute(args, &playbooks, &inventory, extra_vars)
 }
 
+/// How to reach hosts whose inventory does not say: -u, --private-key, -k, -T and host key checking.
+fn connection_defaults(args: &RunArgs) -> Result<ConnectionDefaults> {
+    let password = if args.ask_pass {
+        let password = rpassword::prompt_password("SSH password: ")
+            .map_err(|e| Error::options(format!("could not read the SSH password: {e}")))?;
+        Some(modules::Secret::new(password))
+    } else {
+        None
+    };
+    let env_policy = std::env::var("ANSIBLE_HOST_KEY_CHECKING").ok().and_then(|v| crate::playbook::parse_bool_str(&v));
+    let host_key_policy = match (args.host_key_checking.as_deref(), env_policy) {
+        (Some("strict"), _) => HostKeyPolicy::Strict,
+        (Some("off"), _) | (None, Some(false)) => HostKeyPolicy::Off,
+        _ => HostKeyPolicy::AcceptNew,
+    };
+    Ok(ConnectionDefaults {
+        remote_user: args.user.clone(),
+        private_key: args.private_key.clone(),
+        password,
+        key_passphrase: std::env::var("PLY_KEY_PASSPHRASE").ok().map(modules::Secret::new),
+        host_key_policy,
+        timeout: args.timeout.map(std::time::Duration::from_secs),
+    })
+}
+
 /// Every module a playbook uses exists in this build, checked before any host is touched.
 fn check_modules_available(playbook: &Playbook) -> Result<()> {
     let mut missing: Option<Error> = None;
@@ -141,7 +167,7 @@ fn execute(
         become_: args.become_,
         become_user: args.become_user.clone(),
         become_password,
-        remote_user: args.user.clone(),
+        connection: connection_defaults(args)?,
     };
     let reporter = super::reporting::reporter(args.output, args.verbose);
     let runtime = tokio::runtime::Builder::new_multi_thread()

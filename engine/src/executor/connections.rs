@@ -1,66 +1,155 @@
-//! One connection per host for the whole run, and one check-mode overlay per host, shared by its tasks.
+//! One connection per host for the whole run, opened on first use and shared by every task, and one
+//! check-mode overlay per host.
 
+use crate::connection::ssh::known_hosts::HostKeyPolicy;
+use crate::connection::ssh::{SshConnection, SshTarget};
 use crate::connection::{CheckOverlay, Connection, ConnectionError, LocalConnection};
+use crate::template::Templar;
 use crate::vars::VarMap;
+use modules::Secret;
+use serde_json::Value;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Connection settings from the command line; inventory variables override them per host.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionDefaults {
+    pub remote_user: Option<String>,
+    pub private_key: Option<PathBuf>,
+    pub password: Option<Secret>,
+    pub key_passphrase: Option<Secret>,
+    pub host_key_policy: HostKeyPolicy,
+    pub timeout: Option<Duration>,
+}
+
+type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, String>>>;
 
 #[derive(Default)]
 pub struct Connections {
-    open: Mutex<HashMap<String, Arc<dyn Connection>>>,
+    defaults: ConnectionDefaults,
+    open: Mutex<HashMap<String, Slot>>,
     overlays: Mutex<HashMap<String, Arc<dyn Connection>>>,
 }
 
 impl Connections {
-    /// The connection to `host`, opened on first use; `vars` are the host's variables (ansible_connection, ...).
-    pub fn get(&self, host: &str, vars: &VarMap) -> Result<Arc<dyn Connection>, ConnectionError> {
-        if let Some(open) = self
-            .open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(host)
-        {
-            return Ok(open.clone());
-        }
-        let kind = vars
-            .get("ansible_connection")
-            .and_then(|v| v.as_str())
-            .unwrap_or("ssh");
-        let connection: Arc<dyn Connection> = match kind {
-            "local" => Arc::new(LocalConnection::new(host)),
-            other => {
-                return Err(ConnectionError::Unreachable(format!(
-                    "the '{other}' connection is not available in this build of ply; use ansible_connection=local"
-                )))
-            }
-        };
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(host.to_string(), connection.clone());
-        Ok(connection)
+    pub fn new(defaults: ConnectionDefaults) -> Self {
+        Connections { defaults, ..Connections::default() }
+    }
+
+    /// The connection to `host`. Concurrent first uses share one connection attempt, and a host that
+    /// could not be reached is not tried again in this run.
+    pub async fn get(&self, host: &str, vars: &VarMap, templar: &Templar) -> Result<Arc<dyn Connection>, ConnectionError> {
+        let slot: Slot = self.open.lock().unwrap_or_else(|p| p.into_inner()).entry(host.to_string()).or_default().clone();
+        let opened = slot
+            .get_or_init(|| async { self.open_new(host, vars, templar).await.map_err(|e| e.to_string()) })
+            .await;
+        opened.clone().map_err(ConnectionError::Unreachable)
     }
 
     /// The host seen through its check-mode overlay: reads see earlier would-be writes, nothing is written.
-    pub fn get_checked(
-        &self,
-        host: &str,
-        vars: &VarMap,
-    ) -> Result<Arc<dyn Connection>, ConnectionError> {
-        if let Some(overlay) = self
-            .overlays
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(host)
-        {
+    pub async fn get_checked(&self, host: &str, vars: &VarMap, templar: &Templar) -> Result<Arc<dyn Connection>, ConnectionError> {
+        if let Some(overlay) = self.overlays.lock().unwrap_or_else(|p| p.into_inner()).get(host) {
             return Ok(overlay.clone());
         }
-        let inner = self.get(host, vars)?;
-        let overlay: Arc<dyn Connection> = Arc::new(CheckOverlay::new(inner));
-        self.overlays
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(host.to_string(), overlay.clone());
-        Ok(overlay)
+        let inner = self.get(host, vars, templar).await?;
+        let mut overlays = self.overlays.lock().unwrap_or_else(|p| p.into_inner());
+        let overlay = overlays.entry(host.to_string()).or_insert_with(|| Arc::new(CheckOverlay::new(inner)));
+        Ok(overlay.clone())
+    }
+
+    async fn open_new(&self, host: &str, vars: &VarMap, templar: &Templar) -> Result<Arc<dyn Connection>, ConnectionError> {
+        let text = |keys: &[&str]| -> Option<String> {
+            keys.iter().find_map(|key| {
+                let value = vars.get(*key)?;
+                let value = templar.template_value(value, vars).ok()?;
+                match value {
+                    Value::Null => None,
+                    Value::String(s) => Some(s),
+                    other => Some(other.to_string()),
+                }
+            })
+        };
+        match text(&["ansible_connection"]).as_deref().unwrap_or("ssh") {
+            "local" => Ok(Arc::new(LocalConnection::new(host))),
+            "ssh" | "smart" | "paramiko" | "paramiko_ssh" => {
+                let address = text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string());
+                let port = match text(&["ansible_port", "ansible_ssh_port"]) {
+                    Some(port) => port.trim().parse::<u16>().map_err(|_| {
+                        ConnectionError::Unreachable(format!("{host}: ansible_port '{port}' is not a port number"))
+                    })?,
+                    None => 22,
+                };
+                let user = text(&["ansible_user", "ansible_ssh_user"])
+                    .or_else(|| self.defaults.remote_user.clone())
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "root".into());
+                let mut target = SshTarget::new(host, address, port, user);
+                if let Some(key) = text(&["ansible_ssh_private_key_file", "ansible_private_key_file"]) {
+                    target.identity_files.push(expand_home(&key));
+                } else if let Some(key) = &self.defaults.private_key {
+                    target.identity_files.push(key.clone());
+                }
+                target.password = text(&["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"])
+                    .map(Secret::new)
+                    .or_else(|| self.defaults.password.clone());
+                target.key_passphrase = self.defaults.key_passphrase.clone();
+                target.host_key_policy = self.defaults.host_key_policy;
+                if let Some(timeout) = text(&["ansible_ssh_timeout", "ansible_timeout"]).and_then(|t| t.trim().parse::<u64>().ok()) {
+                    target.connect_timeout = Duration::from_secs(timeout);
+                } else if let Some(timeout) = self.defaults.timeout {
+                    target.connect_timeout = timeout;
+                }
+                target.proxy_jump = text(&["ansible_ssh_common_args", "ansible_ssh_extra_args"]).and_then(|args| proxy_jump_of(&args));
+                Ok(Arc::new(SshConnection::connect(target).await?))
+            }
+            other => Err(ConnectionError::Unreachable(format!(
+                "{host}: the '{other}' connection is not supported by ply (use ssh or local)"
+            ))),
+        }
+    }
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// The jump host of `-J host` or `-o ProxyJump=host` in ansible_ssh_common_args.
+fn proxy_jump_of(args: &str) -> Option<String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    for (i, word) in words.iter().enumerate() {
+        if *word == "-J" {
+            return words.get(i + 1).map(|s| s.to_string());
+        }
+        let option = if *word == "-o" { words.get(i + 1).copied() } else { word.strip_prefix("-o") };
+        if let Some((key, value)) = option.and_then(|o| o.split_once(['=', ' '])) {
+            if key.eq_ignore_ascii_case("ProxyJump") {
+                return Some(value.trim_matches(['"', '\'']).to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_jump_from_common_args() {
+        let cases = [
+            ("-J bastion", Some("bastion")),
+            ("-o ProxyJump=admin@bastion:2222", Some("admin@bastion:2222")),
+            ("-oProxyJump=bastion -C", Some("bastion")),
+            ("-o StrictHostKeyChecking=no", None),
+        ];
+        for (args, expected) in cases {
+            assert_eq!(proxy_jump_of(args).as_deref(), expected, "{args}");
+        }
     }
 }

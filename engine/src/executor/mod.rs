@@ -12,6 +12,7 @@ mod play;
 mod task;
 mod task_vars;
 
+pub use connections::ConnectionDefaults;
 pub use play::Run;
 
 use crate::vars::VarMap;
@@ -32,5 +33,6 @@ pub struct RunOptions {
     pub become_: bool,
     pub become_user: Option<String>,
     pub become_password: Option<Secret>,
-    pub remote_user: Option<String>,
+    /// How hosts are reached when their inventory variables do not say.
+    pub connection: ConnectionDefaults,
 }

@@ -120,7 +120,7 @@ impl<'a> Run<'a> {
             inventory,
             options,
             reporter: Mutex::new(reporter),
-            connections: Connections::default(),
+            connections: Connections::new(options.connection.clone()),
             hosts: Mutex::new(HashMap::new()),
             templars: Mutex::new(HashMap::new()),
             task_times: Mutex::new(Vec::new()),
@@ -349,7 +349,8 @@ impl<'a> Run<'a> {
                 .cloned()
                 .unwrap_or_default();
             let task_started = Instant::now();
-            let outcome = match self.connection(host, &vars, false) {
+            let templar = self.static_templar();
+            let outcome = match self.connection(host, &vars, false, &templar).await {
                 Ok(connection) => crate::connection::gather_facts(connection.as_ref()).await,
                 Err(error) => Err(error),
             };
@@ -406,16 +407,17 @@ impl<'a> Run<'a> {
             .push(("Gathering Facts".into(), started.elapsed().as_secs_f64()));
     }
 
-    fn connection(
+    async fn connection(
         &self,
         host: &str,
         vars: &VarMap,
         check: bool,
+        templar: &Templar,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
         if check {
-            self.connections.get_checked(host, vars)
+            self.connections.get_checked(host, vars, templar).await
         } else {
-            self.connections.get(host, vars)
+            self.connections.get(host, vars, templar).await
         }
     }
 
@@ -733,13 +735,11 @@ impl<'a> Run<'a> {
                     .unwrap_or(false);
                 let become_ = self.become_for(task_scope, &vars, &templar);
                 let own_vars = vars.clone();
-                let lookup = |target: &str| {
-                    let target_vars = if target == host.as_str() {
-                        own_vars.clone()
-                    } else {
-                        self.inventory.host_vars(target)
-                    };
-                    self.connection(target, &target_vars, check_mode)
+                let connection_templar = templar.clone();
+                let lookup = move |target: String| -> futures::future::BoxFuture<'_, Result<Arc<dyn Connection>, ConnectionError>> {
+                    let target_vars = if target == *host { own_vars.clone() } else { self.inventory.host_vars(&target) };
+                    let templar = connection_templar.clone();
+                    Box::pin(async move { self.connection(&target, &target_vars, check_mode, &templar).await })
                 };
                 let mut conditions = task_scope.when.clone();
                 conditions.extend(task.when.iter().cloned());

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Finds the connection for a host name (the task's host, or its `delegate_to`).
-pub type ConnectionLookup<'a> =
-    &'a (dyn Fn(&str) -> Result<Arc<dyn Connection>, ConnectionError> + Sync);
+pub type ConnectionLookup<'a> = &'a (dyn Fn(String) -> futures::future::BoxFuture<'a, Result<Arc<dyn Connection>, ConnectionError>>
+         + Sync);
 
 pub struct TaskRun<'a> {
     pub task: &'a Task,
@@ -381,7 +381,7 @@ impl TaskRun<'_> {
             Err(error) => return failed_attempt(format!("{error}")),
         };
         let connection = match self.delegate_host(vars) {
-            Ok(host) => (self.connection_for)(&host),
+            Ok(host) => (self.connection_for)(host).await,
             Err(message) => return failed_attempt(message),
         };
         let connection = match connection {
