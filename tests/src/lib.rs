@@ -5,6 +5,8 @@
 //! Ply::new().args(["run", "site.yml", "--syntax-check"]).current_dir("corpus/good/x").run().success().stdout_has("playbook:");
 //! ```
 
+pub mod sshd;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
