@@ -2,8 +2,8 @@
 
 use super::args::RunArgs;
 use super::listing::{self, ListRequest};
-use crate::error::{Error, Result};
 use crate::connection::ssh::known_hosts::HostKeyPolicy;
+use crate::error::{Error, Result};
 use crate::executor::{ConnectionDefaults, Run, RunOptions};
 use crate::inventory::Inventory;
 use crate::playbook::Playbook;
@@ -93,7 +93,9 @@ fn connection_defaults(args: &RunArgs) -> Result<ConnectionDefaults> {
     } else {
         None
     };
-    let env_policy = std::env::var("ANSIBLE_HOST_KEY_CHECKING").ok().and_then(|v| crate::playbook::parse_bool_str(&v));
+    let env_policy = std::env::var("ANSIBLE_HOST_KEY_CHECKING")
+        .ok()
+        .and_then(|v| crate::playbook::parse_bool_str(&v));
     let host_key_policy = match (args.host_key_checking.as_deref(), env_policy) {
         (Some("strict"), _) => HostKeyPolicy::Strict,
         (Some("off"), _) | (None, Some(false)) => HostKeyPolicy::Off,
@@ -103,7 +105,9 @@ fn connection_defaults(args: &RunArgs) -> Result<ConnectionDefaults> {
         remote_user: args.user.clone(),
         private_key: args.private_key.clone(),
         password,
-        key_passphrase: std::env::var("PLY_KEY_PASSPHRASE").ok().map(modules::Secret::new),
+        key_passphrase: std::env::var("PLY_KEY_PASSPHRASE")
+            .ok()
+            .map(modules::Secret::new),
         host_key_policy,
         timeout: args.timeout.map(std::time::Duration::from_secs),
     })

@@ -36,31 +36,66 @@ pub struct Connections {
 
 impl Connections {
     pub fn new(defaults: ConnectionDefaults) -> Self {
-        Connections { defaults, ..Connections::default() }
+        Connections {
+            defaults,
+            ..Connections::default()
+        }
     }
 
     /// The connection to `host`. Concurrent first uses share one connection attempt, and a host that
     /// could not be reached is not tried again in this run.
-    pub async fn get(&self, host: &str, vars: &VarMap, templar: &Templar) -> Result<Arc<dyn Connection>, ConnectionError> {
-        let slot: Slot = self.open.lock().unwrap_or_else(|p| p.into_inner()).entry(host.to_string()).or_default().clone();
+    pub async fn get(
+        &self,
+        host: &str,
+        vars: &VarMap,
+        templar: &Templar,
+    ) -> Result<Arc<dyn Connection>, ConnectionError> {
+        let slot: Slot = self
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(host.to_string())
+            .or_default()
+            .clone();
         let opened = slot
-            .get_or_init(|| async { self.open_new(host, vars, templar).await.map_err(|e| e.to_string()) })
+            .get_or_init(|| async {
+                self.open_new(host, vars, templar)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
             .await;
         opened.clone().map_err(ConnectionError::Unreachable)
     }
 
     /// The host seen through its check-mode overlay: reads see earlier would-be writes, nothing is written.
-    pub async fn get_checked(&self, host: &str, vars: &VarMap, templar: &Templar) -> Result<Arc<dyn Connection>, ConnectionError> {
-        if let Some(overlay) = self.overlays.lock().unwrap_or_else(|p| p.into_inner()).get(host) {
+    pub async fn get_checked(
+        &self,
+        host: &str,
+        vars: &VarMap,
+        templar: &Templar,
+    ) -> Result<Arc<dyn Connection>, ConnectionError> {
+        if let Some(overlay) = self
+            .overlays
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+        {
             return Ok(overlay.clone());
         }
         let inner = self.get(host, vars, templar).await?;
         let mut overlays = self.overlays.lock().unwrap_or_else(|p| p.into_inner());
-        let overlay = overlays.entry(host.to_string()).or_insert_with(|| Arc::new(CheckOverlay::new(inner)));
+        let overlay = overlays
+            .entry(host.to_string())
+            .or_insert_with(|| Arc::new(CheckOverlay::new(inner)));
         Ok(overlay.clone())
     }
 
-    async fn open_new(&self, host: &str, vars: &VarMap, templar: &Templar) -> Result<Arc<dyn Connection>, ConnectionError> {
+    async fn open_new(
+        &self,
+        host: &str,
+        vars: &VarMap,
+        templar: &Templar,
+    ) -> Result<Arc<dyn Connection>, ConnectionError> {
         let text = |keys: &[&str]| -> Option<String> {
             keys.iter().find_map(|key| {
                 let value = vars.get(*key)?;
@@ -75,10 +110,13 @@ impl Connections {
         match text(&["ansible_connection"]).as_deref().unwrap_or("ssh") {
             "local" => Ok(Arc::new(LocalConnection::new(host))),
             "ssh" | "smart" | "paramiko" | "paramiko_ssh" => {
-                let address = text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string());
+                let address =
+                    text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string());
                 let port = match text(&["ansible_port", "ansible_ssh_port"]) {
                     Some(port) => port.trim().parse::<u16>().map_err(|_| {
-                        ConnectionError::Unreachable(format!("{host}: ansible_port '{port}' is not a port number"))
+                        ConnectionError::Unreachable(format!(
+                            "{host}: ansible_port '{port}' is not a port number"
+                        ))
                     })?,
                     None => 22,
                 };
@@ -87,22 +125,31 @@ impl Connections {
                     .or_else(|| std::env::var("USER").ok())
                     .unwrap_or_else(|| "root".into());
                 let mut target = SshTarget::new(host, address, port, user);
-                if let Some(key) = text(&["ansible_ssh_private_key_file", "ansible_private_key_file"]) {
+                if let Some(key) =
+                    text(&["ansible_ssh_private_key_file", "ansible_private_key_file"])
+                {
                     target.identity_files.push(expand_home(&key));
                 } else if let Some(key) = &self.defaults.private_key {
                     target.identity_files.push(key.clone());
                 }
-                target.password = text(&["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"])
-                    .map(Secret::new)
-                    .or_else(|| self.defaults.password.clone());
+                target.password = text(&[
+                    "ansible_password",
+                    "ansible_ssh_pass",
+                    "ansible_ssh_password",
+                ])
+                .map(Secret::new)
+                .or_else(|| self.defaults.password.clone());
                 target.key_passphrase = self.defaults.key_passphrase.clone();
                 target.host_key_policy = self.defaults.host_key_policy;
-                if let Some(timeout) = text(&["ansible_ssh_timeout", "ansible_timeout"]).and_then(|t| t.trim().parse::<u64>().ok()) {
+                if let Some(timeout) = text(&["ansible_ssh_timeout", "ansible_timeout"])
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                {
                     target.connect_timeout = Duration::from_secs(timeout);
                 } else if let Some(timeout) = self.defaults.timeout {
                     target.connect_timeout = timeout;
                 }
-                target.proxy_jump = text(&["ansible_ssh_common_args", "ansible_ssh_extra_args"]).and_then(|args| proxy_jump_of(&args));
+                target.proxy_jump = text(&["ansible_ssh_common_args", "ansible_ssh_extra_args"])
+                    .and_then(|args| proxy_jump_of(&args));
                 Ok(Arc::new(SshConnection::connect(target).await?))
             }
             other => Err(ConnectionError::Unreachable(format!(
@@ -126,7 +173,11 @@ fn proxy_jump_of(args: &str) -> Option<String> {
         if *word == "-J" {
             return words.get(i + 1).map(|s| s.to_string());
         }
-        let option = if *word == "-o" { words.get(i + 1).copied() } else { word.strip_prefix("-o") };
+        let option = if *word == "-o" {
+            words.get(i + 1).copied()
+        } else {
+            word.strip_prefix("-o")
+        };
         if let Some((key, value)) = option.and_then(|o| o.split_once(['=', ' '])) {
             if key.eq_ignore_ascii_case("ProxyJump") {
                 return Some(value.trim_matches(['"', '\'']).to_string());
@@ -144,7 +195,10 @@ mod tests {
     fn proxy_jump_from_common_args() {
         let cases = [
             ("-J bastion", Some("bastion")),
-            ("-o ProxyJump=admin@bastion:2222", Some("admin@bastion:2222")),
+            (
+                "-o ProxyJump=admin@bastion:2222",
+                Some("admin@bastion:2222"),
+            ),
             ("-oProxyJump=bastion -C", Some("bastion")),
             ("-o StrictHostKeyChecking=no", None),
         ];

@@ -736,10 +736,20 @@ impl<'a> Run<'a> {
                 let become_ = self.become_for(task_scope, &vars, &templar);
                 let own_vars = vars.clone();
                 let connection_templar = templar.clone();
-                let lookup = move |target: String| -> futures::future::BoxFuture<'_, Result<Arc<dyn Connection>, ConnectionError>> {
-                    let target_vars = if target == *host { own_vars.clone() } else { self.inventory.host_vars(&target) };
+                let lookup = move |target: String| -> futures::future::BoxFuture<
+                    '_,
+                    Result<Arc<dyn Connection>, ConnectionError>,
+                > {
+                    let target_vars = if target == *host {
+                        own_vars.clone()
+                    } else {
+                        self.inventory.host_vars(&target)
+                    };
                     let templar = connection_templar.clone();
-                    Box::pin(async move { self.connection(&target, &target_vars, check_mode, &templar).await })
+                    Box::pin(async move {
+                        self.connection(&target, &target_vars, check_mode, &templar)
+                            .await
+                    })
                 };
                 let mut conditions = task_scope.when.clone();
                 conditions.extend(task.when.iter().cloned());

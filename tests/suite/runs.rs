@@ -1,30 +1,69 @@
-//! Real playbooks run by the `ply` binary over the local connection, in a scratch copy of each case.
+//! Real playbooks run by the `ply` binary, in a scratch copy of each case, over each transport: the local
+//! connection, and SSH to a throwaway sshd on loopback (the same cases, the same golden output).
 //!
 //! Each folder of `tests/runs/` is a case: `site.yml`, and for each variant `NAME` an optional
 //! `args-NAME` (extra options, one per line), `exit-NAME` (expected exit code, default 0) and
 //! `expected-NAME.txt` (the human output, golden). The default variant has no suffix. Set
 //! `PLY_BLESS=1` to write missing or changed golden files, then review them.
 
+use ply_tests::sshd::{KeyKind, Sshd};
 use ply_tests::{tests_dir, Outcome, Ply};
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// A scratch copy of a case beside a copy of the shared inventory, so runs never write into the tree.
+/// How the run's hosts are reached.
+enum Transport<'a> {
+    Local,
+    Ssh(&'a Sshd),
+}
+
+impl Transport<'_> {
+    /// The shared inventory, with the hosts that run on this machine reached the transport's way.
+    fn inventory(&self) -> String {
+        let text = fs::read_to_string(tests_dir().join("runs/inventory.ini")).expect("inventory");
+        match self {
+            Transport::Local => text,
+            Transport::Ssh(sshd) => {
+                let over_ssh = format!(
+                    "ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}",
+                    sshd.address(),
+                    sshd.port(),
+                    sshd.user(),
+                    sshd.key(KeyKind::Ed25519).display()
+                );
+                text.replace("ansible_connection=local", &over_ssh)
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Transport::Local => "local",
+            Transport::Ssh(_) => "ssh",
+        }
+    }
+}
+
+/// A scratch copy of a case beside the inventory, so runs never write into the tree. The scratch root is
+/// also the run's HOME, so host keys that accept-new learns land there, not in the real ~/.ssh.
 struct Scratch {
     _root: tempfile::TempDir,
     case: PathBuf,
 }
 
 fn scratch(case: &str) -> Scratch {
+    scratch_for(case, &Transport::Local)
+}
+
+fn scratch_for(case: &str, transport: &Transport<'_>) -> Scratch {
     let root = tempfile::tempdir().expect("temp dir");
-    let runs = tests_dir().join("runs");
-    fs::copy(
-        runs.join("inventory.ini"),
-        root.path().join("inventory.ini"),
-    )
-    .expect("copy inventory");
+    // Over SSH the tasks run as the test user on this same machine, so it must reach the scratch copy.
+    fs::set_permissions(root.path(), fs::Permissions::from_mode(0o1777)).expect("chmod scratch");
+    fs::write(root.path().join("inventory.ini"), transport.inventory()).expect("write inventory");
     let case_dir = root.path().join(case);
-    copy_dir(&runs.join(case), &case_dir);
+    copy_dir(&tests_dir().join("runs").join(case), &case_dir);
+    fs::set_permissions(&case_dir, fs::Permissions::from_mode(0o1777)).expect("chmod case");
     Scratch {
         case: case_dir,
         _root: root,
@@ -45,9 +84,11 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn run(scratch: &Scratch, extra: &[&str]) -> Outcome {
+    let home = scratch.case.parent().expect("root").display().to_string();
     Ply::new()
         .args(["run", "site.yml", "-i", "../inventory.ini"])
         .args(extra)
+        .env("HOME", &home)
         .current_dir(&scratch.case)
         .run()
 }
@@ -95,7 +136,17 @@ fn normalized(text: &str, scratch: &Scratch) -> String {
 }
 
 #[test]
-fn golden_runs() {
+fn golden_runs_local() {
+    golden_runs(&Transport::Local);
+}
+
+#[test]
+fn golden_runs_over_ssh() {
+    let sshd = Sshd::start();
+    golden_runs(&Transport::Ssh(&sshd));
+}
+
+fn golden_runs(transport: &Transport<'_>) {
     let runs = tests_dir().join("runs");
     let mut cases: Vec<String> = fs::read_dir(&runs)
         .expect("runs folder")
@@ -129,7 +180,7 @@ fn golden_runs() {
                 .collect();
             let expected_exit: i32 = fs::read_to_string(dir.join(format!("exit{variant}")))
                 .map_or(0, |s| s.trim().parse().expect("exit code"));
-            let scratch = scratch(case);
+            let scratch = scratch_for(case, transport);
             let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
             let outcome = run(&scratch, &arg_refs);
             let output = normalized(&outcome.stdout, &scratch);
@@ -145,7 +196,7 @@ fn golden_runs() {
                 if bless {
                     fs::write(&golden, &output).expect("write golden");
                 } else {
-                    mismatches.push(format!("{case}{variant}: output differs from {}\n--- got:\n{output}\n--- expected:\n{}", golden.display(), expected.unwrap_or_default()));
+                    mismatches.push(format!("{case}{variant} ({}): output differs from {}\n--- got:\n{output}\n--- expected:\n{}", transport.name(), golden.display(), expected.unwrap_or_default()));
                 }
             }
         }
