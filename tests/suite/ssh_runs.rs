@@ -1,0 +1,106 @@
+//! Runs over SSH that only a real network peer can show: many hosts at once, more commands in flight than
+//! the server's MaxSessions, a host that dies mid-play, and host key policies seen from the CLI.
+
+use ply_tests::sshd::{KeyKind, Sshd};
+use ply_tests::{ply_binary, Ply};
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn write_case(dir: &std::path::Path, inventory: &str, playbook: &str) {
+    fs::write(dir.join("inventory.ini"), inventory).expect("inventory");
+    fs::write(dir.join("site.yml"), playbook).expect("playbook");
+}
+
+fn host_line(sshd: &Sshd, name: &str) -> String {
+    format!(
+        "{name} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
+        sshd.address(),
+        sshd.port(),
+        sshd.user(),
+        sshd.key(KeyKind::Ed25519).display()
+    )
+}
+
+#[test]
+fn twenty_hosts_with_more_commands_in_flight_than_max_sessions() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 20 inventory hosts, one sshd: 20 connections, each running a 12-item loop.
+    write_case(
+        dir.path(),
+        &format!("[fleet]\n{}", sshd.aliases(20)),
+        "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - command: echo {{ inventory_hostname }} {{ item }}\n      loop: \"{{ range(12) | list }}\"\n      register: out\n    - assert:\n        that: out.results | map(attribute='stdout') | select('match', inventory_hostname ~ ' ') | list | length == 12\n        quiet: true\n",
+    );
+    let outcome = Ply::new()
+        .args(["run", "site.yml", "-i", "inventory.ini", "-f", "20"])
+        .env("HOME", dir.path().to_str().expect("utf-8"))
+        .current_dir(dir.path())
+        .run()
+        .success();
+    for k in 1..=20 {
+        let recap = outcome.stdout.lines().find(|l| l.starts_with(&format!("host{k} "))).expect("recap line");
+        assert!(recap.contains("ok=2 ") && recap.contains("failed=0 "), "{recap}");
+    }
+}
+
+#[test]
+fn a_host_that_dies_mid_play_is_unreachable_and_the_run_says_so() {
+    let mut sshd = Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_case(
+        dir.path(),
+        &host_line(&sshd, "doomed"),
+        "- hosts: doomed\n  gather_facts: false\n  tasks:\n    - name: Before\n      command: \"true\"\n    - name: Wait\n      pause:\n        seconds: 2\n    - name: After\n      command: \"true\"\n",
+    );
+    let mut child = Command::new(ply_binary())
+        .args(["run", "site.yml", "-i", "inventory.ini"])
+        .env("HOME", dir.path())
+        .env("NO_COLOR", "1")
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ply starts");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut output = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).expect("read") > 0 {
+        output.push_str(&line);
+        let waiting = line.starts_with("TASK [Wait]");
+        line.clear();
+        if waiting {
+            sshd.kill();
+            break;
+        }
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).expect("read rest");
+    output.push_str(&rest);
+    let status = child.wait().expect("ply exits");
+    assert_eq!(status.code(), Some(4), "{output}");
+    assert!(output.contains("fatal: [doomed]: UNREACHABLE!"), "{output}");
+    assert!(output.contains("unreachable=1"), "{output}");
+}
+
+#[test]
+fn host_key_policies_from_the_command_line() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_case(dir.path(), &host_line(&sshd, "target"), "- hosts: target\n  gather_facts: false\n  tasks:\n    - ping:\n");
+    let home = dir.path().to_str().expect("utf-8");
+    let run = |policy: &str| {
+        Ply::new()
+            .args(["run", "site.yml", "-i", "inventory.ini", "--host-key-checking", policy])
+            .env("HOME", home)
+            .current_dir(dir.path())
+            .run()
+    };
+    // Strict refuses a host it has never seen, and says how to trust it.
+    let refused = run("strict").code(4);
+    assert!(refused.stdout.contains("UNREACHABLE"), "{}", refused.stdout);
+    // accept-new learns the key into ~/.ssh/known_hosts; strict then accepts it.
+    run("accept-new").success();
+    let known = fs::read_to_string(dir.path().join(".ssh/known_hosts")).expect("learned known_hosts");
+    assert!(known.contains(&format!("[127.0.0.1]:{}", sshd.port())), "{known}");
+    run("strict").success();
+}
