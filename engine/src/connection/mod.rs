@@ -10,6 +10,7 @@ mod facts;
 mod local;
 mod overlay;
 pub mod shell_ops;
+pub mod ssh;
 pub mod users;
 
 pub use facts::{gather_facts, parse_facts, FACTS_SCRIPT};

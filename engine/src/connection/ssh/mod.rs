@@ -1,0 +1,2 @@
+pub mod known_hosts;
+pub mod ssh_config;
