@@ -179,11 +179,13 @@ async fn host_key_policies() {
     t.host_key_policy = HostKeyPolicy::Strict;
     connect(t.clone()).await;
 
-    // off accepts an unknown key.
+    // off accepts an unknown key (silently, as Ansible with host_key_checking=False) and leaves the
+    // user's files alone.
     let mut off = t.clone();
     off.known_hosts_files = vec![empty.clone()];
     off.host_key_policy = HostKeyPolicy::Off;
     connect(off).await;
+    assert_eq!(std::fs::read_to_string(&empty).unwrap(), "");
 
     // Revoked: refused even though the same key is also listed as known.
     let revoked = dir.path().join("revoked_known_hosts");
@@ -211,8 +213,29 @@ async fn host_key_policies() {
         let lower = message.to_lowercase();
         assert!(lower.contains("changed"), "{message}");
         assert!(message.contains(&old.display().to_string()), "{message}");
-        assert!(message.contains("ssh-keygen"), "{message}");
+        assert!(message.contains("ssh-keygen -R"), "{message}");
     }
+
+    // off accepts a changed key, with a warning that says so.
+    let mut off = target(&sshd, KeyKind::Ed25519);
+    off.known_hosts_files = vec![old.clone()];
+    off.host_key_policy = HostKeyPolicy::Off;
+    let logged = Captured::default();
+    {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logged.clone())
+            .with_ansi(false)
+            .finish();
+        // This test's runtime has one thread, so the session task's check runs under this subscriber.
+        let _guard = tracing::subscriber::set_default(subscriber);
+        connect(off).await;
+    }
+    let text = logged.text();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(
+        text.contains("testhost") && text.contains("changed"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -623,6 +646,104 @@ async fn streamed_write_child() {
         after - before < 64 * 1024,
         "peak RSS grew by {} KiB",
         after - before
+    );
+}
+
+/// Log output collected in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+const AGENT_CHILD: &str = "PLY_SSH_AGENT_CHILD";
+
+/// An ssh-agent holding the RSA key (so the agent path also picks an rsa-sha2 hash). SSH_AUTH_SOCK is
+/// process-wide, so the login happens in a child process that alone sees it.
+#[tokio::test]
+async fn agent_keys_come_first() {
+    let Some(sshd) = server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
+    let mut agent = match std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(agent) => agent,
+        Err(e) => {
+            eprintln!("skipped: no ssh-agent ({e})");
+            return;
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(sshd.key(KeyKind::Rsa))
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "agent_child", "--include-ignored", "--nocapture"])
+        .env(AGENT_CHILD, sshd.port().to_string())
+        .env("PLY_SSH_KNOWN_HOSTS", sshd.known_hosts_file())
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("logged in through the agent"), "{text}");
+}
+
+#[tokio::test]
+#[ignore = "run by agent_keys_come_first in a child process"]
+async fn agent_child() {
+    let Ok(port) = std::env::var(AGENT_CHILD) else {
+        return;
+    };
+    let mut t = SshTarget::new("testhost", "127.0.0.1", port.parse().unwrap(), "plyssh");
+    // No usable key file: only the agent can log in.
+    t.identity_files = vec![PathBuf::from("/nonexistent/key")];
+    t.host_key_policy = HostKeyPolicy::Strict;
+    t.known_hosts_files = vec![PathBuf::from(std::env::var("PLY_SSH_KNOWN_HOSTS").unwrap())];
+    let conn = connect(t.clone()).await;
+    assert_eq!(sh(&conn, "id -un").await.1, "plyssh\n");
+    eprintln!("logged in through the agent");
+    t.use_agent = false;
+    let message = unreachable_message(SshConnection::connect(t).await);
+    assert!(
+        message.contains("/nonexistent/key does not exist"),
+        "{message}"
     );
 }
 

@@ -24,6 +24,9 @@ const STREAM_CHUNK: usize = 256 * 1024;
 /// How long an abandoned channel may take to confirm its close before ply stops waiting for it.
 const ABANDON_DRAIN: Duration = Duration::from_secs(10);
 
+/// How long a refused channel open is retried (see [`Session::open_session`]).
+const OPEN_RETRY_LIMIT: Duration = Duration::from_secs(5);
+
 /// What goes to the command's stdin.
 pub(crate) enum Stdin<'a> {
     None,
@@ -255,15 +258,32 @@ async fn feed(
 }
 
 impl Session {
+    /// Opens a session channel. sshd frees a session slot only once it has processed the close of the
+    /// previous channel and reaped its process, which can lag behind the close ply saw, so a refusal while
+    /// ply is under [`super::session::MAX_CHANNELS`] is retried for a few seconds.
+    async fn open_session(&self) -> Result<russh::Channel<Msg>, ConnectionError> {
+        let mut delay = Duration::from_millis(10);
+        let mut waited = Duration::ZERO;
+        loop {
+            match self.handle().channel_open_session().await {
+                Ok(channel) => return Ok(channel),
+                Err(russh::Error::ChannelOpenFailure(why)) if waited < OPEN_RETRY_LIMIT => {
+                    self.check_alive()?;
+                    tracing::debug!("session channel refused ({why:?}); retrying in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                    waited += delay;
+                    delay = (delay * 2).min(Duration::from_millis(200));
+                }
+                Err(e) => return Err(self.channel_error("opening a session channel", e)),
+            }
+        }
+    }
+
     /// Runs one command on a new channel of this connection.
     pub(crate) async fn exec(&self, exec: Exec<'_>) -> Result<Finished, ExecError> {
         self.check_alive()?;
         let permit = self.channel_slot().await?;
-        let channel = self
-            .handle()
-            .channel_open_session()
-            .await
-            .map_err(|e| self.channel_error("opening a session channel", e))?;
+        let channel = self.open_session().await?;
         let (read, write) = channel.split();
         let mut guard = ChannelGuard {
             read: Some(read),

@@ -56,8 +56,8 @@ pub struct SshTarget {
     /// Default limit for each command (a request's own timeout wins).
     pub command_timeout: Option<Duration>,
     pub host_key_policy: HostKeyPolicy,
-    /// known_hosts files to read; the first is where accept-new records new keys. Empty means
-    /// `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
+    /// known_hosts files to read; the first is where accept-new records new keys. Empty means OpenSSH's
+    /// (`~/.ssh/known_hosts`, `known_hosts2`, `/etc/ssh/ssh_known_hosts`, `ssh_known_hosts2`).
     pub known_hosts_files: Vec<PathBuf>,
 }
 
@@ -87,15 +87,11 @@ impl SshTarget {
     }
 
     fn known_hosts_files(&self) -> Vec<PathBuf> {
-        if !self.known_hosts_files.is_empty() {
-            return self.known_hosts_files.clone();
+        if self.known_hosts_files.is_empty() {
+            known_hosts::default_files()
+        } else {
+            self.known_hosts_files.clone()
         }
-        let mut files = Vec::new();
-        if let Some(home) = std::env::var_os("HOME") {
-            files.push(PathBuf::from(home).join(".ssh").join("known_hosts"));
-        }
-        files.push(PathBuf::from("/etc/ssh/ssh_known_hosts"));
-        files
     }
 
     /// The target for the last hop of `spec`, reached through the hops before it. A hop inherits this
