@@ -276,7 +276,7 @@ async fn commands_get_stdin_env_cwd_and_exit_codes() {
         .unwrap();
     assert_eq!(out.rc, 127);
 
-    let mut slow = CommandRequest::shell("sleep 20");
+    let mut slow = CommandRequest::argv(["sleep", "20.123"]);
     slow.timeout = Some(Duration::from_millis(300));
     let started = Instant::now();
     match conn.run(&slow).await {
@@ -284,8 +284,11 @@ async fn commands_get_stdin_env_cwd_and_exit_codes() {
         other => panic!("{other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(3));
-    // The connection survives a timed-out command.
+    // The connection survives a timed-out command, and the command was stopped.
     assert_eq!(sh(&conn, "echo still").await.1, "still\n");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (rc, out, _) = sh(&conn, "pgrep -f 'sleep 20[.]123'").await;
+    assert_eq!(rc, 1, "still running: {out}");
 }
 
 #[tokio::test]
