@@ -3,13 +3,14 @@
 //! - [`LocalConnection`]: the machine ply runs on (`ansible_connection=local`).
 //! - [`CheckOverlay`]: check mode over any connection; writes are recorded, never made.
 //! - [`shell_ops`]: quoting, sudo/su and file operations built from shell commands, for any connection.
-//! - [`gather_facts`]: Ansible's facts from one shell command.
+//! - [`ssh::SshConnection`]: hosts over SSH (russh), one connection per host.
 //! - [`gather_facts`]: Ansible's facts from one shell command.
 
 mod facts;
 mod local;
 mod overlay;
 pub mod shell_ops;
+pub mod ssh;
 pub mod users;
 
 pub use facts::{gather_facts, parse_facts, FACTS_SCRIPT};
@@ -20,3 +21,4 @@ pub use modules::{
 };
 pub use overlay::{CheckOverlay, Recorded};
 pub use shell_ops::shell_quote;
+pub use ssh::{SshConnection, SshTarget};
