@@ -24,13 +24,21 @@ fn main() {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let ansible = find_ansible();
-    let scenarios = [("1 host x 100 tasks", 1, 100), ("20 hosts x 20 tasks", 20, 20)];
+    let scenarios = [
+        ("1 host x 100 tasks", 1, 100),
+        ("20 hosts x 20 tasks", 20, 20),
+    ];
     println!("ply: {}", ply.display());
     match &ansible {
         Some(path) => println!("ansible-playbook: {}", path.display()),
-        None => println!("ansible-playbook: not found (set PLY_BENCH_ANSIBLE or put it on PATH for ratios)"),
+        None => println!(
+            "ansible-playbook: not found (set PLY_BENCH_ANSIBLE or put it on PATH for ratios)"
+        ),
     }
-    println!("{:<22} {:>10} {:>10} {:>12} {:>10} {:>10} {:>12} {:>8}", "scenario", "ply wall", "ply cpu", "ply rss", "ans wall", "ans cpu", "ans rss", "ratio");
+    println!(
+        "{:<22} {:>10} {:>10} {:>12} {:>10} {:>10} {:>12} {:>8}",
+        "scenario", "ply wall", "ply cpu", "ply rss", "ans wall", "ans cpu", "ans rss", "ratio"
+    );
     for (name, hosts, tasks) in scenarios {
         let case = dir.path().join(name.replace(' ', "_"));
         std::fs::create_dir_all(&case).expect("case dir");
@@ -43,7 +51,12 @@ fn main() {
             median_of(3, || measure(&case, &ansible_command(a)))
         });
         let (a_wall, a_cpu, a_rss, ratio) = match &ansible_figures {
-            Some(a) => (format!("{:.2}s", a.wall), format!("{:.2}s", a.cpu), format!("{} MiB", a.max_rss_kib / 1024), format!("{:.1}x", a.wall / ply_figures.wall)),
+            Some(a) => (
+                format!("{:.2}s", a.wall),
+                format!("{:.2}s", a.cpu),
+                format!("{} MiB", a.max_rss_kib / 1024),
+                format!("{:.1}x", a.wall / ply_figures.wall),
+            ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
         println!(
@@ -56,7 +69,11 @@ fn main() {
             a_cpu,
             a_rss,
             ratio,
-            if ply_figures.ok && ansible_figures.as_ref().is_none_or(|a| a.ok) { "" } else { "  (a run FAILED)" }
+            if ply_figures.ok && ansible_figures.as_ref().is_none_or(|a| a.ok) {
+                ""
+            } else {
+                "  (a run FAILED)"
+            }
         );
         let per_task_ms = ply_figures.wall * 1000.0 / (hosts * tasks) as f64;
         println!("{:<22} ply: {per_task_ms:.2} ms per host-task", "");
@@ -65,12 +82,21 @@ fn main() {
 
 fn build_release_ply() -> PathBuf {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "-p", "engine", "--bin", "ply"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "engine",
+            "--bin",
+            "ply",
+        ])
         .current_dir(workspace_root())
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building ply failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
     target.join("release").join("ply")
 }
 
@@ -78,8 +104,11 @@ fn find_ansible() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PLY_BENCH_ANSIBLE") {
         return Some(PathBuf::from(path));
     }
-    std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("ansible-playbook")).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("ansible-playbook"))
+            .find(|p| p.is_file())
+    })
 }
 
 fn write_scenario(case: &Path, sshd: &Sshd, hosts: usize, tasks: usize) {
@@ -110,7 +139,16 @@ fn write_scenario(case: &Path, sshd: &Sshd, hosts: usize, tasks: usize) {
 
 fn ply_command(ply: &Path) -> Command {
     let mut command = Command::new(ply);
-    command.args(["run", "site.yml", "-i", "inventory.ini", "-f", "20", "--host-key-checking", "off"]);
+    command.args([
+        "run",
+        "site.yml",
+        "-i",
+        "inventory.ini",
+        "-f",
+        "20",
+        "--host-key-checking",
+        "off",
+    ]);
     command
 }
 
@@ -128,14 +166,21 @@ fn measure(dir: &Path, command: &Command) -> Measure {
     let gnu_time = Path::new("/usr/bin/time").is_file();
     let mut run = if gnu_time {
         let mut c = Command::new("/usr/bin/time");
-        c.arg("-f").arg("%U %S %M").arg("-o").arg(&time_file).arg(&program).args(&args);
+        c.arg("-f")
+            .arg("%U %S %M")
+            .arg("-o")
+            .arg(&time_file)
+            .arg(&program)
+            .args(&args);
         c
     } else {
         let mut c = Command::new(&program);
         c.args(&args);
         c
     };
-    run.current_dir(dir).env("NO_COLOR", "1").env("ANSIBLE_NOCOLOR", "1");
+    run.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("ANSIBLE_NOCOLOR", "1");
     let started = Instant::now();
     let output = run.output().expect("benchmark command runs");
     let wall = started.elapsed().as_secs_f64();
@@ -143,11 +188,19 @@ fn measure(dir: &Path, command: &Command) -> Measure {
         .ok()
         .and_then(|text| {
             let last = text.lines().last()?.to_string();
-            let fields: Vec<f64> = last.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+            let fields: Vec<f64> = last
+                .split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect();
             (fields.len() == 3).then(|| (fields[0] + fields[1], fields[2] as u64))
         })
         .unwrap_or((0.0, 0));
-    Measure { wall, cpu, max_rss_kib, ok: output.status.success() }
+    Measure {
+        wall,
+        cpu,
+        max_rss_kib,
+        ok: output.status.success(),
+    }
 }
 
 fn median_of(runs: usize, mut run: impl FnMut() -> Measure) -> Measure {

@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use ply_tests::sshd::{KeyKind, Sshd};
-//! let sshd = Sshd::start();
+//! let mut sshd = Sshd::start();
 //! let inventory = sshd.aliases(20); // host1..host20, all this daemon
 //! let key = sshd.key(KeyKind::Ed25519);
 //! let known_hosts = sshd.known_hosts(); // "[127.0.0.1]:PORT ssh-ed25519 AAAA...\n" and the other two

@@ -39,8 +39,15 @@ fn twenty_hosts_with_more_commands_in_flight_than_max_sessions() {
         .run()
         .success();
     for k in 1..=20 {
-        let recap = outcome.stdout.lines().find(|l| l.starts_with(&format!("host{k} "))).expect("recap line");
-        assert!(recap.contains("ok=2 ") && recap.contains("failed=0 "), "{recap}");
+        let recap = outcome
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("host{k} ")))
+            .expect("recap line");
+        assert!(
+            recap.contains("ok=2 ") && recap.contains("failed=0 "),
+            "{recap}"
+        );
     }
 }
 
@@ -86,11 +93,22 @@ fn a_host_that_dies_mid_play_is_unreachable_and_the_run_says_so() {
 fn host_key_policies_from_the_command_line() {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().expect("temp dir");
-    write_case(dir.path(), &host_line(&sshd, "target"), "- hosts: target\n  gather_facts: false\n  tasks:\n    - ping:\n");
+    write_case(
+        dir.path(),
+        &host_line(&sshd, "target"),
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - ping:\n",
+    );
     let home = dir.path().to_str().expect("utf-8");
     let run = |policy: &str| {
         Ply::new()
-            .args(["run", "site.yml", "-i", "inventory.ini", "--host-key-checking", policy])
+            .args([
+                "run",
+                "site.yml",
+                "-i",
+                "inventory.ini",
+                "--host-key-checking",
+                policy,
+            ])
             .env("HOME", home)
             .current_dir(dir.path())
             .run()
@@ -100,7 +118,11 @@ fn host_key_policies_from_the_command_line() {
     assert!(refused.stdout.contains("UNREACHABLE"), "{}", refused.stdout);
     // accept-new learns the key into ~/.ssh/known_hosts; strict then accepts it.
     run("accept-new").success();
-    let known = fs::read_to_string(dir.path().join(".ssh/known_hosts")).expect("learned known_hosts");
-    assert!(known.contains(&format!("[127.0.0.1]:{}", sshd.port())), "{known}");
+    let known =
+        fs::read_to_string(dir.path().join(".ssh/known_hosts")).expect("learned known_hosts");
+    assert!(
+        known.contains(&format!("[127.0.0.1]:{}", sshd.port())),
+        "{known}"
+    );
     run("strict").success();
 }

@@ -97,9 +97,10 @@ fn connection_defaults(args: &RunArgs) -> Result<ConnectionDefaults> {
         .ok()
         .and_then(|v| crate::playbook::parse_bool_str(&v));
     let host_key_policy = match (args.host_key_checking.as_deref(), env_policy) {
-        (Some("strict"), _) => HostKeyPolicy::Strict,
-        (Some("off"), _) | (None, Some(false)) => HostKeyPolicy::Off,
-        _ => HostKeyPolicy::AcceptNew,
+        (Some("strict"), _) => Some(HostKeyPolicy::Strict),
+        (Some("off"), _) | (None, Some(false)) => Some(HostKeyPolicy::Off),
+        (Some(_), _) => Some(HostKeyPolicy::AcceptNew),
+        (None, _) => None,
     };
     Ok(ConnectionDefaults {
         remote_user: args.user.clone(),

@@ -2,6 +2,7 @@
 //! check-mode overlay per host.
 
 use crate::connection::ssh::known_hosts::HostKeyPolicy;
+use crate::connection::ssh::ssh_config::{HostConfig, SshConfig};
 use crate::connection::ssh::{SshConnection, SshTarget};
 use crate::connection::{CheckOverlay, Connection, ConnectionError, LocalConnection};
 use crate::template::Templar;
@@ -21,7 +22,9 @@ pub struct ConnectionDefaults {
     pub private_key: Option<PathBuf>,
     pub password: Option<Secret>,
     pub key_passphrase: Option<Secret>,
-    pub host_key_policy: HostKeyPolicy,
+    /// From `--host-key-checking`/ANSIBLE_HOST_KEY_CHECKING; `None` leaves it to ~/.ssh/config, then
+    /// accept-new.
+    pub host_key_policy: Option<HostKeyPolicy>,
     pub timeout: Option<Duration>,
 }
 
@@ -30,6 +33,8 @@ type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, String>>>;
 #[derive(Default)]
 pub struct Connections {
     defaults: ConnectionDefaults,
+    /// `~/.ssh/config`, read once per run on first SSH use.
+    ssh_config: std::sync::OnceLock<SshConfig>,
     open: Mutex<HashMap<String, Slot>>,
     overlays: Mutex<HashMap<String, Arc<dyn Connection>>>,
 }
@@ -110,52 +115,112 @@ impl Connections {
         match text(&["ansible_connection"]).as_deref().unwrap_or("ssh") {
             "local" => Ok(Arc::new(LocalConnection::new(host))),
             "ssh" | "smart" | "paramiko" | "paramiko_ssh" => {
-                let address =
-                    text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string());
-                let port = match text(&["ansible_port", "ansible_ssh_port"]) {
-                    Some(port) => port.trim().parse::<u16>().map_err(|_| {
-                        ConnectionError::Unreachable(format!(
-                            "{host}: ansible_port '{port}' is not a port number"
-                        ))
-                    })?,
-                    None => 22,
-                };
-                let user = text(&["ansible_user", "ansible_ssh_user"])
-                    .or_else(|| self.defaults.remote_user.clone())
-                    .or_else(|| std::env::var("USER").ok())
-                    .unwrap_or_else(|| "root".into());
-                let mut target = SshTarget::new(host, address, port, user);
-                if let Some(key) =
-                    text(&["ansible_ssh_private_key_file", "ansible_private_key_file"])
-                {
-                    target.identity_files.push(expand_home(&key));
-                } else if let Some(key) = &self.defaults.private_key {
-                    target.identity_files.push(key.clone());
-                }
-                target.password = text(&[
-                    "ansible_password",
-                    "ansible_ssh_pass",
-                    "ansible_ssh_password",
-                ])
-                .map(Secret::new)
-                .or_else(|| self.defaults.password.clone());
-                target.key_passphrase = self.defaults.key_passphrase.clone();
-                target.host_key_policy = self.defaults.host_key_policy;
-                if let Some(timeout) = text(&["ansible_ssh_timeout", "ansible_timeout"])
-                    .and_then(|t| t.trim().parse::<u64>().ok())
-                {
-                    target.connect_timeout = Duration::from_secs(timeout);
-                } else if let Some(timeout) = self.defaults.timeout {
-                    target.connect_timeout = timeout;
-                }
-                target.proxy_jump = text(&["ansible_ssh_common_args", "ansible_ssh_extra_args"])
-                    .and_then(|args| proxy_jump_of(&args));
+                let target = self.ssh_target(host, &text)?;
                 Ok(Arc::new(SshConnection::connect(target).await?))
             }
             other => Err(ConnectionError::Unreachable(format!(
                 "{host}: the '{other}' connection is not supported by ply (use ssh or local)"
             ))),
         }
+    }
+}
+
+impl Connections {
+    fn ssh_config(&self) -> &SshConfig {
+        self.ssh_config.get_or_init(|| {
+            let loaded = SshConfig::default_path().map(|path| SshConfig::load(&path));
+            match loaded {
+                Some(Ok(config)) => config,
+                Some(Err(error)) => {
+                    tracing::warn!("ignoring ~/.ssh/config: {error}");
+                    SshConfig::default()
+                }
+                None => SshConfig::default(),
+            }
+        })
+    }
+
+    /// Where and how to reach a host over SSH: inventory variables first (as Ansible passes them to
+    /// ssh on the command line), then the command line's defaults, then `~/.ssh/config`.
+    fn ssh_target(
+        &self,
+        host: &str,
+        text: &dyn Fn(&[&str]) -> Option<String>,
+    ) -> Result<SshTarget, ConnectionError> {
+        let wanted =
+            text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string());
+        let config: HostConfig = self.ssh_config().resolve(&wanted);
+        let address = config.host_name.clone().unwrap_or_else(|| wanted.clone());
+        let port = match text(&["ansible_port", "ansible_ssh_port"]) {
+            Some(port) => port.trim().parse::<u16>().map_err(|_| {
+                ConnectionError::Unreachable(format!(
+                    "{host}: ansible_port '{port}' is not a port number"
+                ))
+            })?,
+            None => config.port.unwrap_or(22),
+        };
+        let user = text(&["ansible_user", "ansible_ssh_user"])
+            .or_else(|| self.defaults.remote_user.clone())
+            .or_else(|| config.user.clone())
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "root".into());
+        let mut target = SshTarget::new(host, address, port, user);
+        if let Some(key) = text(&["ansible_ssh_private_key_file", "ansible_private_key_file"]) {
+            target.identity_files.push(expand_home(&key));
+        } else if let Some(key) = &self.defaults.private_key {
+            target.identity_files.push(key.clone());
+        } else {
+            target.identity_files = config.identity_files.clone();
+        }
+        target.password = text(&[
+            "ansible_password",
+            "ansible_ssh_pass",
+            "ansible_ssh_password",
+        ])
+        .map(Secret::new)
+        .or_else(|| self.defaults.password.clone());
+        target.key_passphrase = self.defaults.key_passphrase.clone();
+        target.host_key_policy = self
+            .defaults
+            .host_key_policy
+            .or(config.strict_host_key_checking)
+            .unwrap_or(HostKeyPolicy::AcceptNew);
+        if let Some(files) = &config.user_known_hosts_files {
+            target.known_hosts_files = files.clone();
+            target
+                .known_hosts_files
+                .extend(config.global_known_hosts_files.clone().unwrap_or_default());
+        }
+        let timeout = text(&["ansible_ssh_timeout", "ansible_timeout"])
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        if let Some(timeout) = timeout
+            .map(Duration::from_secs)
+            .or(self.defaults.timeout)
+            .or(config.connect_timeout)
+        {
+            target.connect_timeout = timeout;
+        }
+        target.proxy_jump = text(&["ansible_ssh_common_args", "ansible_ssh_extra_args"])
+            .and_then(|args| proxy_jump_of(&args))
+            .or_else(|| {
+                (!config.proxy_jump.is_empty()).then(|| {
+                    config
+                        .proxy_jump
+                        .iter()
+                        .map(|hop| {
+                            let user = hop
+                                .user
+                                .as_ref()
+                                .map(|u| format!("{u}@"))
+                                .unwrap_or_default();
+                            let port = hop.port.map(|p| format!(":{p}")).unwrap_or_default();
+                            format!("{user}{}{port}", hop.host)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+            });
+        Ok(target)
     }
 }
 

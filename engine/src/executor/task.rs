@@ -559,7 +559,9 @@ impl TaskRun<'_> {
         let mut shown = result.clone();
         shown.remove("failed");
         shown.remove("skipped");
-        if self.task.action.module == "debug" {
+        // Ansible's callbacks clean debug's ok and failed results, not unreachable ones.
+        let unreachable = shown.get("unreachable") == Some(&json!(true));
+        if self.task.action.module == "debug" && !unreachable {
             if shown.contains_key("msg") {
                 shown.retain(|key, _| {
                     matches!(
