@@ -106,12 +106,32 @@ fn connection_defaults(args: &RunArgs) -> Result<ConnectionDefaults> {
         remote_user: args.user.clone(),
         private_key: args.private_key.clone(),
         password,
-        key_passphrase: std::env::var("PLY_KEY_PASSPHRASE")
-            .ok()
-            .map(modules::Secret::new),
+        key_passphrase: key_passphrase(args.private_key.as_deref())?,
         host_key_policy,
         timeout: args.timeout.map(std::time::Duration::from_secs),
     })
+}
+
+/// The passphrase for an encrypted `--private-key`: from `PLY_KEY_PASSPHRASE`, else asked for on the
+/// terminal (like ssh does), only when the key really is encrypted.
+fn key_passphrase(key: Option<&std::path::Path>) -> Result<Option<modules::Secret>> {
+    if let Ok(passphrase) = std::env::var("PLY_KEY_PASSPHRASE") {
+        return Ok(Some(modules::Secret::new(passphrase)));
+    }
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    match russh::keys::load_secret_key(key, None) {
+        Err(russh::keys::Error::KeyIsEncrypted)
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) =>
+        {
+            let prompt = format!("Enter passphrase for key '{}': ", key.display());
+            let passphrase = rpassword::prompt_password(prompt)
+                .map_err(|e| Error::options(format!("could not read the key passphrase: {e}")))?;
+            Ok(Some(modules::Secret::new(passphrase)))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Every module a playbook uses exists in this build, checked before any host is touched.
