@@ -25,6 +25,15 @@ pub trait Evaluator: Send + Sync {
         }
         serde_yaml::from_str::<Value>(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
+
+    /// Renders a template file on the controller with the task's variables (Ansible's template action
+    /// renders on the controller, then copies): `#jinja2:` headers, trim_blocks, trailing newlines kept,
+    /// and the template variables (`template_path`, `template_destpath` from `dest`, `ansible_managed`,
+    /// ...). The engine implements it; the default has no template engine.
+    fn render_template(&self, source: &Path, dest: &str) -> Result<String, String> {
+        let _ = dest;
+        Err(format!("no template engine to render {}", source.display()))
+    }
 }
 
 /// Everything a module may use for one host and task.

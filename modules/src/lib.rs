@@ -11,6 +11,7 @@ mod doc;
 mod driver;
 pub mod modules;
 mod registry;
+mod shell_quote;
 mod util;
 
 pub use args::{validate, ArgDefault, ArgSpec, ArgType, Rules, UnknownArgs, Validated};
@@ -24,3 +25,4 @@ pub use contract::{
 pub use doc::{render_doc, render_list, ModuleDoc, ReturnDoc, Support};
 pub use driver::{doc, drive, execute, is_implemented, Module, Plan};
 pub use registry::{find, names, ModuleSpec, REGISTRY};
+pub use shell_quote::{command_line, shell_quote};

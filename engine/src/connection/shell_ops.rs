@@ -9,25 +9,8 @@ use super::{
     Become, BecomeMethod, CommandRequest, Connection, ConnectionError, FileAttributes, FileKind,
     FileStat, Program,
 };
-use std::borrow::Cow;
 
-/// Quotes a word for a POSIX shell. Safe words are left alone so that logged command lines stay readable.
-pub fn shell_quote(word: &str) -> Cow<'_, str> {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
-    if !word.is_empty() && word.chars().all(safe) {
-        Cow::Borrowed(word)
-    } else {
-        Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
-    }
-}
-
-/// An argument vector as one shell command line.
-pub fn command_line<S: AsRef<str>>(argv: &[S]) -> String {
-    argv.iter()
-        .map(|a| shell_quote(a.as_ref()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use modules::{command_line, shell_quote};
 
 /// The argument vector a program runs as (a shell script becomes `sh -c script`).
 pub fn program_argv(program: &Program) -> Vec<String> {
