@@ -503,7 +503,8 @@ impl TaskRun<'_> {
         Attempt {
             result,
             status,
-            diff: outcome.diff,
+            // Modules may report diffs always; they are shown only in diff mode.
+            diff: if self.diff_mode { outcome.diff } else { Vec::new() },
             facts,
             meta: outcome.meta,
             verbose_always: outcome.verbose_always,
