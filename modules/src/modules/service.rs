@@ -687,3 +687,413 @@ impl Module for Service {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The legacy path and backend choice, against a scripted host.
+
+    use super::*;
+    use crate::modules::service::host::fake::FakeHost;
+    use crate::modules::systemd::tests::run_module;
+    use serde_json::Value;
+
+    const SYSV_HOST: &str =
+        "systemctl=/usr/bin/systemctl\nproc1=docker-init\nrc_service=\nrc_update=\n\
+initscript=1\nupdate_rc_d=/usr/sbin/update-rc.d\nchkconfig=\nservice=/usr/sbin/service\n";
+    const SYSTEMD_HOST: &str =
+        "systemctl=/usr/bin/systemctl\nbooted=1\nproc1=systemd\nrc_service=\n\
+rc_update=\nupdate_rc_d=/usr/sbin/update-rc.d\nchkconfig=\nservice=/usr/sbin/service\n";
+    const OPENRC_HOST: &str = "systemctl=\nproc1=init\nopenrc=1\nrc_service=/sbin/rc-service\n\
+rc_update=/sbin/rc-update\ninitscript=1\nupdate_rc_d=\nchkconfig=\nservice=\n";
+    const BARE_HOST: &str = "systemctl=\nproc1=sh\nrc_service=\nrc_update=\nupdate_rc_d=\nchkconfig=\nservice=/usr/sbin/service\n";
+
+    fn host(name: &str, probe: &str) -> FakeHost {
+        FakeHost::default().answer(&probe_line(name), 0, probe, "")
+    }
+
+    fn links(name: &str) -> String {
+        links_line(name)
+    }
+
+    async fn run(host: &FakeHost, args: Value, check: bool) -> ModuleResult {
+        run_module("service", host, args, check).await
+    }
+
+    /// The commands after the probe.
+    fn after_probe(host: &FakeHost) -> Vec<String> {
+        host.commands().into_iter().skip(1).collect()
+    }
+
+    #[test]
+    fn backend_choice_follows_the_host() {
+        let cases = [
+            ("auto", SYSV_HOST, Ok("service lighttpd")),
+            ("service", SYSV_HOST, Ok("service lighttpd")),
+            ("sysvinit", SYSV_HOST, Ok("service lighttpd")),
+            ("auto", OPENRC_HOST, Ok("rc-service lighttpd")),
+            ("openrc", SYSV_HOST, Ok("rc-service lighttpd")),
+            (
+                "auto",
+                BARE_HOST,
+                Err("Could not find the requested service lighttpd: host"),
+            ),
+        ];
+        for (use_, probe, expected) in cases {
+            let got = choose(use_, "lighttpd", &parse_probe(probe)).map(|b| match b {
+                Backend::Legacy(l) => l.control,
+                Backend::Systemd => "systemd".into(),
+            });
+            assert_eq!(
+                got,
+                expected.map(str::to_string).map_err(str::to_string),
+                "{use_}"
+            );
+        }
+        assert_eq!(
+            choose("auto", "x", &parse_probe(SYSTEMD_HOST)),
+            Ok(Backend::Systemd)
+        );
+        // No `service` program: the init script itself.
+        let probe = parse_probe(&SYSV_HOST.replace("service=/usr/sbin/service", "service="));
+        assert_eq!(
+            choose("auto", "a b", &probe).map(|b| match b {
+                Backend::Legacy(l) => l.control,
+                Backend::Systemd => String::new(),
+            }),
+            Ok("/etc/init.d/'a b'".to_string())
+        );
+    }
+
+    #[test]
+    fn status_reading_follows_ansible() {
+        let out = |rc: i32, stdout: &str| Output {
+            rc,
+            stdout: stdout.into(),
+            stderr: String::new(),
+        };
+        let cases = [
+            (out(0, "lighttpd is running.\n"), Some(true)),
+            (out(3, "lighttpd is not running ... failed!\n"), Some(false)),
+            (out(4, ""), Some(false)),
+            (out(0, "status: stopped\n"), Some(false)),
+            (out(5, "lighttpd: not running\n"), Some(false)),
+            (out(5, "it has started\n"), Some(true)),
+            (out(0, "many\nlines\nhere\n"), Some(true)),
+            (out(5, "many\nlines\nof noise\n"), None),
+            (out(127, "sh: 1: nope: not found\n"), None),
+        ];
+        for (output, expected) in cases {
+            assert_eq!(sysv_running("lighttpd", &output), expected, "{output:?}");
+        }
+        let ps =
+            "root 1 0.0 init\nwww 42 0.1 /usr/sbin/lighttpd -f conf\nroot 7 ps pattern=lighttpd\n";
+        assert!(pattern_running("/usr/sbin/lighttpd", ps));
+        assert!(!pattern_running("nginx", ps));
+        assert!(!pattern_running("pattern=", "x pattern=y"));
+    }
+
+    #[tokio::test]
+    async fn sysv_started_and_stopped_are_idempotent() {
+        let h = host("lighttpd", SYSV_HOST).answer("service lighttpd status", 0, "running\n", "");
+        let r = run(&h, json!({"name": "lighttpd", "state": "started"}), false).await;
+        assert!(!r.changed && !r.failed, "{r:?}");
+        assert_eq!(r.values["state"], json!("started"));
+        assert_eq!(r.values["name"], json!("lighttpd"));
+        assert_eq!(after_probe(&h), ["service lighttpd status"]);
+
+        let h = host("lighttpd", SYSV_HOST).answer("service lighttpd status", 0, "running\n", "");
+        let r = run(&h, json!({"name": "lighttpd", "state": "stopped"}), false).await;
+        assert!(r.changed && !r.failed && r.msg.is_none(), "{r:?}");
+        assert_eq!(r.values["state"], json!("stopped"));
+        assert_eq!(
+            after_probe(&h),
+            ["service lighttpd status", "& service lighttpd stop"]
+        );
+    }
+
+    #[tokio::test]
+    async fn check_mode_predicts_with_ansibles_message() {
+        let h = host("lighttpd", SYSV_HOST).answer("service lighttpd status", 3, "", "");
+        let r = run(&h, json!({"name": "lighttpd", "state": "started"}), true).await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(r.msg.as_deref(), Some("service state changed"));
+        assert_eq!(after_probe(&h), ["service lighttpd status"]);
+    }
+
+    #[tokio::test]
+    async fn restart_is_stop_sleep_start_and_reload_of_a_stopped_service_starts() {
+        let h = host("lighttpd", SYSV_HOST).answer("service lighttpd status", 3, "", "");
+        let r = run(
+            &h,
+            json!({"name": "lighttpd", "state": "restarted", "arguments": "-v 'a b'", "sleep": 0}),
+            false,
+        )
+        .await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(r.values["state"], json!("started"));
+        assert_eq!(
+            after_probe(&h),
+            [
+                "service lighttpd status -v 'a b'",
+                "& service lighttpd stop -v 'a b'",
+                "& service lighttpd start -v 'a b'"
+            ]
+        );
+
+        let h = host("lighttpd", SYSV_HOST).answer("service lighttpd status", 3, "", "");
+        run(&h, json!({"name": "lighttpd", "state": "reloaded"}), false).await;
+        assert_eq!(
+            after_probe(&h),
+            ["service lighttpd status", "& service lighttpd start"]
+        );
+
+        let h = host("lighttpd", SYSV_HOST).answer("service lighttpd status", 0, "", "");
+        run(&h, json!({"name": "lighttpd", "state": "reloaded"}), false).await;
+        assert_eq!(
+            after_probe(&h),
+            ["service lighttpd status", "& service lighttpd reload"]
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_read_like_ansible() {
+        let h = host("lighttpd", SYSV_HOST)
+            .answer("service lighttpd status", 3, "", "")
+            .answer(
+                "service lighttpd start",
+                1,
+                "Starting web server: lighttpd failed!\n",
+                "",
+            );
+        let r = run(&h, json!({"name": "lighttpd", "state": "started"}), false).await;
+        assert!(r.failed);
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("Starting web server: lighttpd failed!\n")
+        );
+
+        let h = host("x", SYSV_HOST).answer("service x status", 5, "a\nb\nc\n", "");
+        let r = run(&h, json!({"name": "x", "state": "started"}), false).await;
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("failed determining service state, possible typo of service name?")
+        );
+
+        let h = host("nope", BARE_HOST);
+        let r = run(&h, json!({"name": "nope", "state": "started"}), false).await;
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("Could not find the requested service nope: host")
+        );
+
+        let h = host("x", SYSV_HOST);
+        let r = run(&h, json!({"name": "x"}), false).await;
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("one of the following is required: state, enabled")
+        );
+    }
+
+    #[tokio::test]
+    async fn update_rc_d_enables_and_disables() {
+        let name = "lighttpd";
+        // Neither S nor K links: defaults first, then enable.
+        let h = host(name, SYSV_HOST)
+            .answer(&links(name), 0, "0 0\n", "")
+            .answer("update-rc.d lighttpd defaults", 0, "", "")
+            .answer("update-rc.d lighttpd enable", 0, "", "");
+        let r = run(&h, json!({"name": name, "enabled": true}), false).await;
+        assert!(r.changed, "{r:?}");
+        assert_eq!(r.values["enabled"], json!(true));
+        assert!(!r.values.contains_key("state"));
+        assert_eq!(
+            after_probe(&h),
+            [
+                links(name),
+                "update-rc.d lighttpd defaults".into(),
+                "update-rc.d lighttpd enable".into()
+            ]
+        );
+
+        // Disabled (K links only): enable alone.
+        let h = host(name, SYSV_HOST)
+            .answer(&links(name), 0, "0 1\n", "")
+            .answer("update-rc.d lighttpd enable", 0, "", "");
+        run(&h, json!({"name": name, "enabled": true}), false).await;
+        assert_eq!(
+            after_probe(&h),
+            [links(name), "update-rc.d lighttpd enable".into()]
+        );
+
+        // Enabled: nothing to do; disabling runs disable.
+        let h = host(name, SYSV_HOST).answer(&links(name), 0, "1 1\n", "");
+        let r = run(&h, json!({"name": name, "enabled": true}), false).await;
+        assert!(!r.changed);
+        let h = host(name, SYSV_HOST).answer(&links(name), 0, "1 1\n", "");
+        let r = run(&h, json!({"name": name, "enabled": false}), true).await;
+        assert!(r.changed);
+        assert_eq!(after_probe(&h), [links(name)], "check mode runs nothing");
+
+        let h = host(name, SYSV_HOST)
+            .answer(&links(name), 0, "1 0\n", "")
+            .answer(
+                "update-rc.d lighttpd disable",
+                1,
+                "",
+                "update-rc.d: error: no runlevel symlinks\n",
+            );
+        let r = run(&h, json!({"name": name, "enabled": false}), false).await;
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("update-rc.d: error: no runlevel symlinks\n")
+        );
+    }
+
+    #[tokio::test]
+    async fn openrc_uses_rc_service_and_rc_update() {
+        let h = host("sshd", OPENRC_HOST)
+            .answer(
+                "rc-update show",
+                0,
+                "             sshd | boot\n            local |      default\n",
+                "",
+            )
+            .answer("rc-service sshd status", 3, "", " * status: crashed\n")
+            .answer("rc-update add sshd default", 0, "", "");
+        let r = run(
+            &h,
+            json!({"name": "sshd", "state": "restarted", "enabled": true}),
+            false,
+        )
+        .await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(
+            after_probe(&h),
+            [
+                "rc-update show",
+                "rc-service sshd status",
+                "rc-update add sshd default",
+                "& rc-service sshd restart"
+            ]
+        );
+
+        let h = host("sshd", OPENRC_HOST).answer(
+            "rc-service sshd status",
+            3,
+            "",
+            " * status: crashed\n",
+        );
+        run(
+            &h,
+            json!({"name": "sshd", "state": "started", "runlevel": "boot"}),
+            false,
+        )
+        .await;
+        assert_eq!(
+            after_probe(&h),
+            [
+                "rc-service sshd status",
+                "& rc-service sshd zap",
+                "& rc-service sshd start"
+            ]
+        );
+
+        let h = host("sshd", OPENRC_HOST)
+            .answer("rc-update show", 0, "  sshd | default\n", "")
+            .answer("rc-update delete sshd default", 1, "", "denied");
+        let r = run(&h, json!({"name": "sshd", "enabled": false}), false).await;
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("Error when trying to delete sshd: rc=1 denied")
+        );
+    }
+
+    #[tokio::test]
+    async fn pattern_replaces_the_status_command() {
+        let h =
+            host("odd", SYSV_HOST).answer("ps auxww", 0, "root 1 /usr/bin/odd-daemon --x\n", "");
+        let r = run(
+            &h,
+            json!({"name": "odd", "state": "started", "pattern": "odd-daemon"}),
+            false,
+        )
+        .await;
+        assert!(!r.changed && !r.failed, "{r:?}");
+        assert_eq!(after_probe(&h), ["ps auxww"]);
+    }
+
+    #[tokio::test]
+    async fn names_are_passed_literally() {
+        let name = "we'ird $(touch /tmp/ply-pwned) name";
+        let quoted = "'we'\\''ird $(touch /tmp/ply-pwned) name'";
+        let h = host(name, SYSV_HOST)
+            .answer(&format!("service {quoted} status"), 3, "", "")
+            .answer(&links(name), 0, "0 0\n", "")
+            .answer(&format!("update-rc.d {quoted} defaults"), 0, "", "")
+            .answer(&format!("update-rc.d {quoted} enable"), 0, "", "");
+        let r = run(
+            &h,
+            json!({"name": name, "state": "started", "enabled": true}),
+            false,
+        )
+        .await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(
+            after_probe(&h),
+            [
+                links(name),
+                format!("service {quoted} status"),
+                format!("update-rc.d {quoted} defaults"),
+                format!("update-rc.d {quoted} enable"),
+                format!("& service {quoted} start"),
+            ]
+        );
+        assert!(probe_line(name).contains(&format!("/etc/init.d/{quoted}")));
+        assert!(links(name).contains(&format!("/etc/rc?.d/S??{quoted};")));
+    }
+
+    #[tokio::test]
+    async fn systemd_hosts_use_the_systemd_module_and_ignore_legacy_options() {
+        let h = host("nginx", SYSTEMD_HOST).answer(
+            "systemctl show nginx",
+            0,
+            "LoadState=loaded\nActiveState=inactive\n",
+            "",
+        );
+        let r = run(
+            &h,
+            json!({"name": "nginx", "state": "started", "pattern": "x", "args": "-v", "sleep": 1}),
+            false,
+        )
+        .await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(
+            after_probe(&h),
+            [
+                "test -x /etc/init.d/nginx",
+                "systemctl show nginx",
+                "& systemctl start nginx"
+            ]
+        );
+        assert_eq!(r.values["status"]["ActiveState"], json!("inactive"));
+        assert_eq!(
+            r.warnings,
+            [
+                "Ignoring \"pattern\" as it is not used in \"systemd\"",
+                "Ignoring \"sleep\" as it is not used in \"systemd\"",
+                "Ignoring \"arguments\" as it is not used in \"systemd\"",
+            ]
+        );
+
+        // use: systemd skips the probe.
+        let h = FakeHost::default();
+        let r = run(
+            &h,
+            json!({"name": "nginx", "enabled": true, "use": "systemd"}),
+            false,
+        )
+        .await;
+        assert_eq!(h.commands()[0], "test -x /etc/init.d/nginx");
+        assert!(r.failed, "nothing answers on this fake host: {r:?}");
+    }
+}

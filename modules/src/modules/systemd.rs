@@ -567,7 +567,7 @@ impl Module for Systemd {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Command construction against a scripted host: each case gives the arguments, what `systemctl`
     //! answers, the commands that must run (detached ones marked `&`), and the result.
 

@@ -132,6 +132,13 @@ pub(crate) mod fake {
             }
         }
 
+        /// Adds an answer built at run time.
+        pub fn answer(mut self, line: &str, rc: i32, out: &str, err: &str) -> Self {
+            self.answers
+                .push((line.to_string(), rc, out.to_string(), err.to_string()));
+            self
+        }
+
         /// The command lines run, in order; detached ones are marked with a leading `&`.
         pub fn commands(&self) -> Vec<String> {
             self.seen
