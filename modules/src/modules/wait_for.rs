@@ -814,6 +814,43 @@ mod tests {
         assert!(read_script("::1", 22, 3).starts_with("h=::1; p=22; w=3\n"));
     }
 
+    fn sh(script: &str) -> std::process::Output {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap()
+    }
+
+    /// The probes for hosts the socket table cannot answer for, run by a real `sh` (nc when the machine
+    /// has it, else bash's /dev/tcp) against a real listener.
+    #[test]
+    fn connect_and_read_probes_work_in_a_real_shell() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let out = sh(&connect_script("127.0.0.1", port, 2));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "open");
+
+        let server = std::thread::spawn(move || {
+            use std::io::Write;
+            // The first connection is the connect probe's, already gone.
+            drop(listener.accept().unwrap());
+            let (mut stream, _) = listener.accept().unwrap();
+            stream.write_all(b"220 ready\r\n").unwrap();
+        });
+        let out = sh(&read_script("127.0.0.1", port, 2));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "220 ready\r\n");
+        server.join().unwrap();
+
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = sh(&connect_script("127.0.0.1", closed, 2));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "closed");
+    }
+
     #[test]
     fn groups_follow_python() {
         let re = RegexBuilder::new(r"^port=(?P<port>\d+)(x)?$")
