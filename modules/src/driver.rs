@@ -82,6 +82,20 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
         "ping" => drive(&modules::ping::Ping, args, ctx).await,
         "pause" => drive(&modules::pause::Pause, args, ctx).await,
         "include_vars" => drive(&modules::include_vars::IncludeVars, args, ctx).await,
+        "service" => drive(&modules::service::Service, args, ctx).await,
+        "systemd" => {
+            drive(
+                &modules::systemd::Systemd(&modules::systemd::DOC),
+                args,
+                ctx,
+            )
+            .await
+        }
+        "systemd_service" => {
+            let module = modules::systemd::Systemd(&modules::systemd::DOC_SYSTEMD_SERVICE);
+            drive(&module, args, ctx).await
+        }
+        "wait_for" => drive(&modules::wait_for::WaitFor, args, ctx).await,
         other => ModuleResult::failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -106,6 +120,10 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "ping" => &modules::ping::DOC,
         "pause" => &modules::pause::DOC,
         "include_vars" => &modules::include_vars::DOC,
+        "service" => &modules::service::DOC,
+        "systemd" => &modules::systemd::DOC,
+        "systemd_service" => &modules::systemd::DOC_SYSTEMD_SERVICE,
+        "wait_for" => &modules::wait_for::DOC,
         _ => return None,
     })
 }

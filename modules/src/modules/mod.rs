@@ -8,5 +8,8 @@ pub mod include_vars;
 pub mod meta;
 pub mod pause;
 pub mod ping;
+pub mod service;
 pub mod set_fact;
 pub mod shell;
+pub mod systemd;
+pub mod wait_for;
