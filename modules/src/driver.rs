@@ -82,6 +82,10 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
         "ping" => drive(&modules::ping::Ping, args, ctx).await,
         "pause" => drive(&modules::pause::Pause, args, ctx).await,
         "include_vars" => drive(&modules::include_vars::IncludeVars, args, ctx).await,
+        "copy" => drive(&modules::copy::Copy, args, ctx).await,
+        "template" => drive(&modules::template::Template, args, ctx).await,
+        "file" => drive(&modules::file::File, args, ctx).await,
+        "stat" => drive(&modules::stat::Stat, args, ctx).await,
         other => ModuleResult::failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -106,6 +110,10 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "ping" => &modules::ping::DOC,
         "pause" => &modules::pause::DOC,
         "include_vars" => &modules::include_vars::DOC,
+        "copy" => &modules::copy::DOC,
+        "template" => &modules::template::DOC,
+        "file" => &modules::file::DOC,
+        "stat" => &modules::stat::DOC,
         _ => return None,
     })
 }

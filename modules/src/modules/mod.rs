@@ -2,11 +2,15 @@
 
 pub mod assert;
 pub mod command;
+pub mod copy;
 pub mod debug;
 pub mod fail;
+pub mod file;
 pub mod include_vars;
 pub mod meta;
 pub mod pause;
 pub mod ping;
 pub mod set_fact;
 pub mod shell;
+pub mod stat;
+pub mod template;
