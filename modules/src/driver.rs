@@ -96,6 +96,10 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
             drive(&module, args, ctx).await
         }
         "wait_for" => drive(&modules::wait_for::WaitFor, args, ctx).await,
+        "copy" => drive(&modules::copy::Copy, args, ctx).await,
+        "template" => drive(&modules::template::Template, args, ctx).await,
+        "file" => drive(&modules::file::File, args, ctx).await,
+        "stat" => drive(&modules::stat::Stat, args, ctx).await,
         other => ModuleResult::failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -124,6 +128,10 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "systemd" => &modules::systemd::DOC,
         "systemd_service" => &modules::systemd::DOC_SYSTEMD_SERVICE,
         "wait_for" => &modules::wait_for::DOC,
+        "copy" => &modules::copy::DOC,
+        "template" => &modules::template::DOC,
+        "file" => &modules::file::DOC,
+        "stat" => &modules::stat::DOC,
         _ => return None,
     })
 }

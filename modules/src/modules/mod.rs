@@ -2,8 +2,10 @@
 
 pub mod assert;
 pub mod command;
+pub mod copy;
 pub mod debug;
 pub mod fail;
+pub mod file;
 pub mod include_vars;
 pub mod meta;
 pub mod pause;
@@ -13,3 +15,5 @@ pub mod set_fact;
 pub mod shell;
 pub mod systemd;
 pub mod wait_for;
+pub mod stat;
+pub mod template;
