@@ -82,6 +82,7 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
         "ping" => drive(&modules::ping::Ping, args, ctx).await,
         "pause" => drive(&modules::pause::Pause, args, ctx).await,
         "include_vars" => drive(&modules::include_vars::IncludeVars, args, ctx).await,
+        "lineinfile" => drive(&modules::lineinfile::Lineinfile, args, ctx).await,
         other => ModuleResult::failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -106,6 +107,7 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "ping" => &modules::ping::DOC,
         "pause" => &modules::pause::DOC,
         "include_vars" => &modules::include_vars::DOC,
+        "lineinfile" => &modules::lineinfile::DOC,
         _ => return None,
     })
 }

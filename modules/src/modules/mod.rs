@@ -5,6 +5,7 @@ pub mod command;
 pub mod debug;
 pub mod fail;
 pub mod include_vars;
+pub mod lineinfile;
 pub mod meta;
 pub mod pause;
 pub mod ping;
