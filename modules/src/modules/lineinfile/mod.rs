@@ -344,6 +344,29 @@ impl Module for Lineinfile {
             );
         }
 
+        if present && !existed && !ctx.check_mode {
+            // Ansible makes the parent folders of a file to create as soon as it sees the file is missing,
+            // before deciding anything, so they are made even when no line is then written (backrefs
+            // without a match). Never in check mode.
+            if let Some((dir, _)) = p.path.rsplit_once('/').filter(|(d, _)| !d.is_empty()) {
+                let missing = match ctx.host.stat(dir, true, become_).await {
+                    Ok(stat) => stat.is_none(),
+                    Err(e) => return Plan::Done(ModuleResult::from_connection_error(&e)),
+                };
+                if missing {
+                    let made = self
+                        .run_ok(
+                            ctx,
+                            format!("mkdir -p -- {}", shell_quote(dir)),
+                            &format!("Error creating {dir}"),
+                        )
+                        .await;
+                    if let Err(e) = made {
+                        return fail(e, result.warnings);
+                    }
+                }
+            }
+        }
         let before = algorithm::split_lines(content.as_deref().unwrap_or_default());
         let regexp = match p.regexp.as_deref().map(compile).transpose() {
             Ok(re) => re,
@@ -462,21 +485,6 @@ impl Module for Lineinfile {
             owner: p.owner.clone(),
             group: p.group.clone(),
         };
-        if !change.existed {
-            // Like os.makedirs: the parents of a file to create.
-            if let Some((dir, _)) = p.path.rsplit_once('/').filter(|(d, _)| !d.is_empty()) {
-                if let Err(e) = self
-                    .run_ok(
-                        ctx,
-                        format!("mkdir -p -- {}", shell_quote(dir)),
-                        &format!("Error creating {dir}"),
-                    )
-                    .await
-                {
-                    return ModuleResult::failed(e);
-                }
-            }
-        }
         let content_changed = !result
             .msg
             .as_deref()
