@@ -210,6 +210,32 @@ pub trait Connection: Send + Sync {
         self.write_file(path, &content, attributes, become_).await
     }
 
+    /// Whether this connection is the check-mode overlay: it records writes instead of making them. In
+    /// check mode a module writes its predicted files through such a connection (and records directories
+    /// and removals with the two methods below), so that later tasks of the run see them. Other
+    /// connections never get such writes.
+    fn is_check_overlay(&self) -> bool {
+        false
+    }
+
+    /// Check mode: records that `path` would be a directory with `attributes` (parents are not implied).
+    /// Does nothing outside the overlay.
+    async fn check_record_directory(
+        &self,
+        path: &str,
+        attributes: &FileAttributes,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let _ = (path, attributes, become_);
+        Ok(())
+    }
+
+    /// Check mode: records that `path` and everything below it would be removed. Does nothing outside the
+    /// overlay.
+    fn check_record_absent(&self, path: &str) {
+        let _ = path;
+    }
+
     /// The SHA-1 of a file's content (what Ansible's copy and stat compare), or `None` when it does not
     /// exist, so unchanged files are never sent again. The default asks the host's `sha1sum`.
     async fn checksum_sha1(

@@ -83,6 +83,10 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
         "pause" => drive(&modules::pause::Pause, args, ctx).await,
         "include_vars" => drive(&modules::include_vars::IncludeVars, args, ctx).await,
         "lineinfile" => drive(&modules::lineinfile::Lineinfile, args, ctx).await,
+        "copy" => drive(&modules::copy::Copy, args, ctx).await,
+        "template" => drive(&modules::template::Template, args, ctx).await,
+        "file" => drive(&modules::file::File, args, ctx).await,
+        "stat" => drive(&modules::stat::Stat, args, ctx).await,
         other => ModuleResult::failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -108,6 +112,10 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "pause" => &modules::pause::DOC,
         "include_vars" => &modules::include_vars::DOC,
         "lineinfile" => &modules::lineinfile::DOC,
+        "copy" => &modules::copy::DOC,
+        "template" => &modules::template::DOC,
+        "file" => &modules::file::DOC,
+        "stat" => &modules::stat::DOC,
         _ => return None,
     })
 }

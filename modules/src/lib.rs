@@ -9,6 +9,7 @@ mod connection;
 mod contract;
 mod doc;
 mod driver;
+pub mod file_support;
 pub mod modules;
 mod registry;
 mod shell_quote;

@@ -330,6 +330,46 @@ impl Connection for CheckOverlay {
         Ok(())
     }
 
+    fn is_check_overlay(&self) -> bool {
+        true
+    }
+
+    async fn check_record_directory(
+        &self,
+        path: &str,
+        attributes: &FileAttributes,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        self.record_directory(path, attributes, become_).await
+    }
+
+    fn check_record_absent(&self, path: &str) {
+        self.record_absent(path);
+    }
+
+    /// A recorded file's checksum is that of its would-be content; the default would ask the host's
+    /// `sha1sum`, which sees only the real file.
+    async fn checksum_sha1(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Option<String>, ConnectionError> {
+        let key = self.resolve(path, become_).await?;
+        match self.lookup(&key) {
+            Lookup::Recorded(Recorded::File { content, .. }) => {
+                use sha1::{Digest, Sha1};
+                let digest = Sha1::digest(&content);
+                Ok(Some(digest.iter().map(|b| format!("{b:02x}")).collect()))
+            }
+            Lookup::Recorded(Recorded::Directory { .. }) => Err(ConnectionError::File {
+                path: path.to_string(),
+                message: "Is a directory".to_string(),
+            }),
+            Lookup::Recorded(Recorded::Absent) | Lookup::Gone => Ok(None),
+            Lookup::Host => self.inner.checksum_sha1(&key, become_).await,
+        }
+    }
+
     async fn stat(
         &self,
         path: &str,

@@ -2,8 +2,10 @@
 
 pub mod assert;
 pub mod command;
+pub mod copy;
 pub mod debug;
 pub mod fail;
+pub mod file;
 pub mod include_vars;
 pub mod lineinfile;
 pub mod meta;
@@ -11,3 +13,5 @@ pub mod pause;
 pub mod ping;
 pub mod set_fact;
 pub mod shell;
+pub mod stat;
+pub mod template;
