@@ -205,3 +205,123 @@ async fn every_case_behaves_as_ansible() {
         failures.join("\n")
     );
 }
+
+/// Messages checked against ansible-core 2.17 by hand (`ansible localhost -m lineinfile -a ...`).
+#[tokio::test]
+async fn attributes_join_the_message() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    fs::write(&file, "a\n").unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    let path = file.display().to_string();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+
+    let args = |v: Value| v.as_object().unwrap().clone();
+    let r = run(
+        &args(json!({"path": path, "line": "a", "mode": "0600"})),
+        true,
+    )
+    .await;
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("ownership, perms or SE linux context changed")
+    );
+    assert!(r.changed);
+    assert_eq!(mode(&file), 0o644, "check mode changed the mode");
+    assert_eq!(r.diff[1].before_header, format!("{path} (file attributes)"));
+    let r = run(
+        &args(json!({"path": path, "line": "a", "mode": "0600"})),
+        false,
+    )
+    .await;
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("ownership, perms or SE linux context changed")
+    );
+    assert_eq!(mode(&file), 0o600);
+    let r = run(
+        &args(json!({"path": path, "line": "a", "mode": "0600"})),
+        false,
+    )
+    .await;
+    assert!(!r.changed, "{r:?}");
+
+    let r = run(
+        &args(json!({"path": path, "line": "b", "mode": "0640"})),
+        false,
+    )
+    .await;
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("line added and ownership, perms or SE linux context changed")
+    );
+    assert_eq!(
+        (mode(&file), read(&path).unwrap().as_str()),
+        (0o640, "a\nb\n")
+    );
+
+    let new = dir.path().join("new");
+    let new_path = new.display().to_string();
+    let r = run(
+        &args(json!({"path": new_path, "line": "b", "mode": "0600", "create": true})),
+        false,
+    )
+    .await;
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("line added and ownership, perms or SE linux context changed")
+    );
+    assert_eq!(mode(&new), 0o600);
+}
+
+#[tokio::test]
+async fn validate_and_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    fs::write(&file, "a\n").unwrap();
+    let path = file.display().to_string();
+    let args = |v: Value| v.as_object().unwrap().clone();
+
+    let r = run(
+        &args(json!({"path": path, "line": "c", "validate": "false %s"})),
+        false,
+    )
+    .await;
+    assert!(r.failed);
+    assert_eq!(r.msg.as_deref(), Some("failed to validate: rc:1 error:"));
+    assert_eq!(read(&path).as_deref(), Some("a\n"));
+    let r = run(
+        &args(json!({"path": path, "line": "c", "validate": "true"})),
+        false,
+    )
+    .await;
+    assert_eq!(r.msg.as_deref(), Some("validate must contain %s: true"));
+    // The validator sees the new content.
+    let r = run(
+        &args(json!({"path": path, "line": "c", "validate": "grep -qx c %s"})),
+        false,
+    )
+    .await;
+    assert!(r.changed && !r.failed, "{r:?}");
+
+    let r = run(
+        &args(json!({"path": path, "line": "d", "backup": true})),
+        false,
+    )
+    .await;
+    let backup = r.values["backup"].as_str().unwrap().to_string();
+    assert!(
+        backup.starts_with(&format!("{path}.")) && backup.ends_with('~'),
+        "{backup}"
+    );
+    assert_eq!(read(&backup).as_deref(), Some("a\nc\n"));
+    assert_eq!(read(&path).as_deref(), Some("a\nc\nd\n"));
+    // Nothing to change: no backup.
+    let r = run(
+        &args(json!({"path": path, "line": "d", "backup": true})),
+        false,
+    )
+    .await;
+    assert_eq!(r.values["backup"], json!(""));
+}

@@ -13,12 +13,13 @@ use crate::connection::{CommandRequest, FileAttributes, FileKind};
 use crate::contract::{FileDiff, ModuleContext, ModuleResult};
 use crate::doc::{ModuleDoc, ReturnDoc, Support};
 use crate::driver::{Module, Plan};
+use crate::file_support::{self as fs, AttrPlan, FileArgs, ModeSpec, Wanted};
 use crate::shell_quote::shell_quote;
 use algorithm::{Absent, Present};
 use async_trait::async_trait;
 use pyre::PyRegex;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const ARGS: &[ArgSpec] = &[
     ArgSpec::new("path", ArgType::Path, "The file to modify.")
@@ -80,12 +81,7 @@ const ARGS: &[ArgSpec] = &[
          fails.",
     )
     .default(ArgDefault::Bool(false)),
-    ArgSpec::new(
-        "backup",
-        ArgType::Bool,
-        "Keep a copy of the file, named with a timestamp, before changing it.",
-    )
-    .default(ArgDefault::Bool(false)),
+    fs::BACKUP,
     ArgSpec::new(
         "firstmatch",
         ArgType::Bool,
@@ -93,25 +89,16 @@ const ARGS: &[ArgSpec] = &[
          the last.",
     )
     .default(ArgDefault::Bool(false)),
-    ArgSpec::new(
-        "validate",
-        ArgType::Str,
-        "A command to check the new file before it replaces the old one; %s is replaced by the path of a \
-         temporary copy.",
-    ),
-    ArgSpec::new(
-        "mode",
-        ArgType::Raw,
-        "The permissions of the file, as an octal number (quote it: '0644').",
-    ),
-    ArgSpec::new("owner", ArgType::Str, "The user that should own the file."),
-    ArgSpec::new("group", ArgType::Str, "The group that should own the file."),
-    ArgSpec::new(
-        "unsafe_writes",
-        ArgType::Bool,
-        "Accepted for compatibility; ply always writes atomically.",
-    )
-    .default(ArgDefault::Bool(false)),
+    fs::VALIDATE,
+    fs::MODE,
+    fs::OWNER,
+    fs::GROUP,
+    fs::SEUSER,
+    fs::SEROLE,
+    fs::SETYPE,
+    fs::SELEVEL,
+    fs::ATTRIBUTES,
+    fs::UNSAFE_WRITES,
 ];
 
 pub static DOC: ModuleDoc = ModuleDoc {
@@ -200,16 +187,20 @@ pub struct Params {
     backup: bool,
     firstmatch: bool,
     validate: Option<String>,
-    mode: Option<Value>,
-    owner: Option<String>,
-    group: Option<String>,
+    #[serde(flatten)]
+    attrs: FileArgs,
 }
 
 /// What `apply` writes.
 pub struct Change {
-    content: Vec<u8>,
-    /// Whether the file existed (a backup needs something to copy).
+    /// The new content, when it changes.
+    content: Option<Vec<u8>>,
+    /// Whether the file existed (a backup needs something to copy; a new file gets its attributes after
+    /// it is written, as Ansible sets them on the file it made).
     existed: bool,
+    /// The attribute changes of an existing file.
+    attrs: AttrPlan,
+    wanted: Wanted,
 }
 
 pub struct Lineinfile;
@@ -238,20 +229,6 @@ fn compile(pattern: &str) -> Result<PyRegex, String> {
 /// `to_native(bytes)` for the diff: text, with anything that is not UTF-8 shown as replacement characters.
 fn text(lines: &[Vec<u8>]) -> String {
     String::from_utf8_lossy(&lines.concat()).into_owned()
-}
-
-/// The mode given, as bits: an octal string (`'0644'`, `'644'`) or a number as YAML read it (`0644` is
-/// 420). Symbolic modes are not supported.
-fn parse_mode(mode: &Value) -> Result<u32, String> {
-    let bad = || format!("mode must be in octal form, got: {mode}");
-    match mode {
-        Value::Number(n) => n
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(bad),
-        Value::String(s) => u32::from_str_radix(s.trim(), 8).map_err(|_| bad()),
-        _ => Err(bad()),
-    }
 }
 
 impl Lineinfile {
@@ -303,10 +280,9 @@ impl Module for Lineinfile {
         if stat.as_ref().is_some_and(|s| s.kind == FileKind::Directory) {
             return fail_rc(format!("Path {} is a directory !", p.path), 256, warnings);
         }
-        let mode = match p.mode.as_ref().filter(|m| !m.is_null()).map(parse_mode) {
-            Some(Err(e)) => return fail(e, warnings),
-            Some(Ok(mode)) => Some(mode),
-            None => None,
+        let wanted = match Wanted::from_args(&p.attrs) {
+            Ok(wanted) => wanted,
+            Err(e) => return fail(e.msg, warnings),
         };
 
         let present = p.state == "present";
@@ -431,39 +407,50 @@ impl Module for Lineinfile {
             });
         }
 
-        // Attributes are compared after the content: a missing file is created with them.
-        let attrs_differ = match (&stat, existed) {
-            (Some(stat), true) => {
-                mode.is_some_and(|m| m != stat.mode)
-                    || p.owner.as_ref().is_some_and(|o| {
-                        *o != stat.owner && o.parse::<u32>().ok() != Some(stat.uid)
-                    })
-                    || p.group.as_ref().is_some_and(|g| {
-                        *g != stat.group && g.parse::<u32>().ok() != Some(stat.gid)
-                    })
+        // Attributes are compared after the content. A new file gets them once written (in apply); check
+        // mode on a missing file returns before looking at them, as Ansible does.
+        let mut attrs = AttrPlan::default();
+        if let (Some(stat), true) = (&stat, existed) {
+            attrs = match fs::plan_attributes(ctx, &p.path, stat, &wanted, None).await {
+                Ok(plan) => plan,
+                Err(e) => return fail(e.msg, result.warnings),
+            };
+            if attrs.changed() {
+                add_attr_message(&mut result);
+                if ctx.diff_mode {
+                    let header = format!("{} (file attributes)", p.path);
+                    result.diff.extend(attrs.diff(Some(&header)));
+                }
             }
-            _ => false,
+        }
+
+        let content = changed.then(|| after.concat());
+        // Check mode: record the predicted file so that later tasks of the run see it.
+        let predicted = match &content {
+            Some(content) => {
+                let attributes = if existed {
+                    attrs.as_attributes()
+                } else {
+                    new_file_attributes(&wanted)
+                };
+                fs::predict_write(ctx, &p.path, content, &attributes).await
+            }
+            None => fs::predict_attributes(ctx, &attrs, FileKind::File).await,
         };
-        // Check mode on a missing file returns before the attributes are looked at.
-        if attrs_differ && !(ctx.check_mode && !existed) {
-            let mut msg = result.msg.take().unwrap_or_default();
-            if result.changed {
-                msg.push_str(" and ");
-            }
-            msg.push_str("ownership, perms or SE linux context changed");
-            result.msg = Some(msg);
-            result.changed = true;
+        if let Err(e) = predicted {
+            return fail(e.msg, result.warnings);
         }
 
         if !result.changed {
             return Plan::Done(result);
         }
-        let _ = mode;
         Plan::Change {
             preview: result,
             change: Change {
-                content: after.concat(),
+                content,
                 existed,
+                attrs,
+                wanted,
             },
         }
     }
@@ -475,52 +462,98 @@ impl Module for Lineinfile {
         mut result: ModuleResult,
         ctx: &ModuleContext<'_>,
     ) -> ModuleResult {
-        let become_ = ctx.become_.as_ref();
-        let attributes = FileAttributes {
-            mode: p
-                .mode
-                .as_ref()
-                .filter(|m| !m.is_null())
-                .and_then(|m| parse_mode(m).ok()),
-            owner: p.owner.clone(),
-            group: p.group.clone(),
-        };
-        let content_changed = !result
-            .msg
-            .as_deref()
-            .unwrap_or_default()
-            .starts_with("ownership");
-        if content_changed && p.backup && change.existed {
-            let backup = format!(
-                "{}.{}.{}",
-                p.path,
-                std::process::id(),
-                chrono::Local::now().format("%Y-%m-%d@%H:%M:%S~")
-            );
-            if let Err(e) = self
-                .run_ok(
-                    ctx,
-                    format!("cp -p -- {} {}", shell_quote(&p.path), shell_quote(&backup)),
-                    "Could not make backup",
-                )
-                .await
-            {
-                return ModuleResult::failed(e);
+        match self.write(p, change, &mut result, ctx).await {
+            Ok(()) => result,
+            Err(e) => {
+                let mut failed = e.into_result();
+                failed.warnings = result.warnings;
+                failed
             }
+        }
+    }
+}
+
+impl Lineinfile {
+    /// Backup, validation and the atomic write, then the attributes: Ansible's order.
+    async fn write(
+        &self,
+        p: &Params,
+        change: Change,
+        result: &mut ModuleResult,
+        ctx: &ModuleContext<'_>,
+    ) -> Result<(), fs::Failure> {
+        let become_ = ctx.become_.as_ref();
+        let Some(content) = change.content else {
+            return fs::apply_attributes(ctx, &change.attrs).await;
+        };
+        if p.backup && change.existed {
+            let backup = fs::make_backup(ctx, &p.path).await?;
             result.values.insert("backup".into(), json!(backup));
         }
-        if let Some(validate) = &p.validate {
-            if !validate.contains("%s") {
-                return ModuleResult::failed(format!("validate must contain %%s: {validate}"));
+        if let Some(command) = &p.validate {
+            let validation = fs::validate(
+                ctx,
+                command,
+                &content,
+                &p.path,
+                &change.attrs.as_attributes(),
+            )
+            .await?;
+            if !validation.ok() {
+                return Err(fs::Failure::new(format!(
+                    "failed to validate: rc:{} error:{}",
+                    validation.rc, validation.stderr
+                )));
             }
         }
-        if let Err(e) = ctx
-            .host
-            .write_file(&p.path, &change.content, &attributes, become_)
-            .await
-        {
-            return ModuleResult::from_connection_error(&e);
+        let attributes = if change.existed {
+            change.attrs.as_attributes()
+        } else {
+            FileAttributes::default()
+        };
+        ctx.host
+            .write_file(&p.path, &content, &attributes, become_)
+            .await?;
+        if !change.existed && !change.wanted.is_empty() {
+            // Ansible writes the new file first, then sets what differs from how it was made.
+            let stat = ctx
+                .host
+                .stat(&p.path, true, become_)
+                .await?
+                .ok_or_else(|| fs::Failure::new(format!("{} vanished after writing", p.path)))?;
+            let plan = fs::plan_attributes(ctx, &p.path, &stat, &change.wanted, None).await?;
+            if plan.changed() {
+                fs::apply_attributes(ctx, &plan).await?;
+                add_attr_message(result);
+                if ctx.diff_mode {
+                    let header = format!("{} (file attributes)", p.path);
+                    result.diff.extend(plan.diff(Some(&header)));
+                }
+            }
         }
-        result
+        Ok(())
+    }
+}
+
+/// `check_file_attrs`: the attribute change joins the content message.
+fn add_attr_message(result: &mut ModuleResult) {
+    let mut msg = result.msg.take().unwrap_or_default();
+    if result.changed {
+        msg.push_str(" and ");
+    }
+    msg.push_str("ownership, perms or SE linux context changed");
+    result.msg = Some(msg);
+    result.changed = true;
+}
+
+/// The attributes a new file is predicted with in check mode: an octal mode, owner and group as given.
+fn new_file_attributes(wanted: &Wanted) -> FileAttributes {
+    FileAttributes {
+        mode: match wanted.mode {
+            Some(ModeSpec::Octal(mode)) => Some(mode),
+            _ => None,
+        },
+        owner: wanted.owner.clone(),
+        group: wanted.group.clone(),
     }
 }
