@@ -96,6 +96,7 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
             drive(&module, args, ctx).await
         }
         "wait_for" => drive(&modules::wait_for::WaitFor, args, ctx).await,
+        "lineinfile" => drive(&modules::lineinfile::Lineinfile, args, ctx).await,
         "copy" => drive(&modules::copy::Copy, args, ctx).await,
         "template" => drive(&modules::template::Template, args, ctx).await,
         "file" => drive(&modules::file::File, args, ctx).await,
@@ -128,6 +129,7 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "systemd" => &modules::systemd::DOC,
         "systemd_service" => &modules::systemd::DOC_SYSTEMD_SERVICE,
         "wait_for" => &modules::wait_for::DOC,
+        "lineinfile" => &modules::lineinfile::DOC,
         "copy" => &modules::copy::DOC,
         "template" => &modules::template::DOC,
         "file" => &modules::file::DOC,

@@ -504,7 +504,11 @@ impl TaskRun<'_> {
             result,
             status,
             // Modules may report diffs always; they are shown only in diff mode.
-            diff: if self.diff_mode { outcome.diff } else { Vec::new() },
+            diff: if self.diff_mode {
+                outcome.diff
+            } else {
+                Vec::new()
+            },
             facts,
             meta: outcome.meta,
             verbose_always: outcome.verbose_always,
