@@ -8,7 +8,9 @@ use minijinja::{Error, ErrorKind, Value};
 
 /// The inner expression if `s` is one `{{ ... }}` block and nothing else but whitespace.
 pub(crate) fn strip_expression_braces(s: &str) -> Option<&str> {
-    let trimmed = s.trim();
+    // Spaces around one expression still make it a single expression, but a newline is text: Ansible
+    // keeps `"{{ x }}\n"` as the string "value\n" (a YAML block scalar's final newline survives).
+    let trimmed = s.trim_matches([' ', '\t']);
     let inner = trimmed.strip_prefix("{{")?.strip_suffix("}}")?;
     // "{{ a }} and {{ b }}" also starts and ends with braces; so does a dict literal's "}}".
     if inner.contains("{{")
