@@ -243,7 +243,11 @@ pub trait Connection: Send + Sync {
         path: &str,
         become_: Option<&Become>,
     ) -> Result<Option<String>, ConnectionError> {
-        let mut request = CommandRequest::argv(["sha1sum", "--", path]);
+        // Read from stdin: `sha1sum` escapes the output line of a name holding a newline or backslash.
+        let mut request = CommandRequest::shell(format!(
+            "exec sha1sum < {}",
+            crate::shell_quote::shell_quote(path)
+        ));
         request.become_ = become_.cloned();
         if self.stat(path, true, become_).await?.is_none() {
             return Ok(None);

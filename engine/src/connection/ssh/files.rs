@@ -113,11 +113,12 @@ pub(crate) fn discard_script(path: &str, token: &str) -> String {
     s
 }
 
-/// The SHA-1 of a file in one command; exit 66 when nothing is there.
+/// The SHA-1 of a file in one command; exit 66 when nothing is there. The file is read from stdin because
+/// `sha1sum` escapes the output line of a name holding a newline or backslash (a leading `\`).
 pub(crate) fn checksum_script(path: &str) -> String {
     let p = shell_quote(path);
     format!(
-        "[ -e {p} ] || exit 66; if [ -d {p} ]; then echo 'is a directory' >&2; exit 1; fi; exec sha1sum -- {p}"
+        "[ -e {p} ] || exit 66; if [ -d {p} ]; then echo 'is a directory' >&2; exit 1; fi; exec sha1sum < {p}"
     )
 }
 
