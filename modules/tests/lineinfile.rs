@@ -325,3 +325,22 @@ async fn validate_and_backup() {
     .await;
     assert_eq!(r.values["backup"], json!(""));
 }
+
+#[tokio::test]
+async fn unknown_arguments_list_what_ansible_supports() {
+    let r = Harness::new()
+        .run(
+            "lineinfile",
+            json!({"path": "/nonexistent", "line": "a", "foo": 1}),
+        )
+        .await;
+    assert_eq!(
+        r.msg.as_deref(),
+        Some(
+            "Unsupported parameters for (lineinfile) module: foo. Supported parameters include: attributes, \
+             backrefs, backup, create, firstmatch, group, insertafter, insertbefore, line, mode, owner, path, \
+             regexp, search_string, selevel, serole, setype, seuser, state, unsafe_writes, validate (attr, \
+             dest, destfile, name, regex, value)."
+        )
+    );
+}

@@ -425,7 +425,13 @@ impl Module for Lineinfile {
         }
 
         let content = changed.then(|| after.concat());
-        // Check mode: record the predicted file so that later tasks of the run see it.
+        // Check mode: record the predicted file so that later tasks of the run see it, with the folders a
+        // real run would make for it.
+        if !existed && content.is_some() && ctx.check_mode && ctx.host.is_check_overlay() {
+            if let Err(e) = record_parents(ctx, &p.path).await {
+                return fail(e.to_string(), result.warnings);
+            }
+        }
         let predicted = match &content {
             Some(content) => {
                 let attributes = if existed {
@@ -556,4 +562,27 @@ fn new_file_attributes(wanted: &Wanted) -> FileAttributes {
         owner: wanted.owner.clone(),
         group: wanted.group.clone(),
     }
+}
+
+/// Check mode: records in the overlay the missing folders above `path`, outermost first.
+async fn record_parents(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+) -> Result<(), crate::connection::ConnectionError> {
+    let become_ = ctx.become_.as_ref();
+    let mut missing = Vec::new();
+    let mut at = path;
+    while let Some((dir, _)) = at.rsplit_once('/').filter(|(d, _)| !d.is_empty()) {
+        if ctx.host.stat(dir, true, become_).await?.is_some() {
+            break;
+        }
+        missing.push(dir);
+        at = dir;
+    }
+    for dir in missing.into_iter().rev() {
+        ctx.host
+            .check_record_directory(dir, &FileAttributes::default(), become_)
+            .await?;
+    }
+    Ok(())
 }
