@@ -24,7 +24,9 @@ fn template_value_keeps_native_types() {
     let cases = [
         (json!("{{ ports }}"), json!([80, 443])),
         (json!("{{ 3 }}"), json!(3)),
-        (json!("  {{ port + 1 }}\n"), json!(8081)),
+        (json!("  {{ port + 1 }} "), json!(8081)),
+        // A newline is text (a YAML block scalar's last line break survives), so this is a string.
+        (json!("{{ port }}\n"), json!("8080\n")),
         (json!("{{ ratio }}"), json!(0.5)),
         (json!("{{ on }}"), json!(true)),
         (json!("{{ none }}"), json!(null)),
