@@ -388,18 +388,9 @@ impl<'a> Run<'a> {
                 }
             };
             self.count(&host, status, false, false, root.rescuable);
-            self.report(&Event::HostResult(HostResult {
-                host,
-                delegated_to: None,
-                status,
-                ignored: false,
-                item_label: None,
-                loop_summary: false,
-                result,
-                diff: Vec::new(),
-                verbose_always: false,
-                duration,
-            }));
+            let mut gathered = simple_result(&host, status, result);
+            gathered.duration = duration;
+            self.report(&Event::HostResult(gathered));
         }
         self.task_times
             .lock()
