@@ -203,3 +203,38 @@ fn templated_hosts_use_extra_vars() {
     assert_eq!(hosts(&[]), ["web1", "web2"]);
     assert_eq!(hosts(&["-e", "target=db_primary"]), ["pg1"]);
 }
+
+#[test]
+fn the_readme_example_predicts_then_converges() {
+    let root = ply_tests::workspace_root();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("hello");
+    let extra = format!("greeting_dir={}", target.display());
+    let run = |options: &[&str]| {
+        Ply::new()
+            .args([
+                "run",
+                "playbooks/hello.yml",
+                "-i",
+                "inventories/local.ini",
+                "-e",
+                &extra,
+            ])
+            .args(options)
+            .current_dir(&root)
+            .run()
+            .success()
+    };
+    let check = run(&["--check", "--diff"]);
+    assert!(check.stdout.contains("changed=3 "), "{}", check.stdout);
+    assert!(!target.exists(), "--check must not create anything");
+    let real = run(&["--diff"]);
+    assert_eq!(
+        check.stdout, real.stdout,
+        "the check run predicts the real run exactly"
+    );
+    assert!(
+        run(&[]).stdout.contains("changed=0 "),
+        "a second run changes nothing"
+    );
+}
