@@ -95,7 +95,8 @@ impl Postgres {
                 .arg(pg.data_dir()),
             "initdb",
         );
-        let hba = "# ply test cluster: the postgres OS user by peer, everyone else by SCRAM password\n\
+        let hba =
+            "# ply test cluster: the postgres OS user by peer, everyone else by SCRAM password\n\
                    local all postgres peer\n\
                    local all all scram-sha-256\n";
         let conf = format!(
