@@ -777,7 +777,7 @@ impl Sql {
             .or(p.conn_limit);
         let state = text("state", &p.state).unwrap_or_else(|| "present".into());
         let vars = vec![("ply_role".to_string(), name.clone())];
-        let read = "SELECT rolpassword, rolcanlogin, rolreplication, rolsuperuser, rolcreatedb, \
+        let read = "SELECT rolpassword, rolcanlogin, rolreplication, rolsuper, rolcreatedb, \
                     rolcreaterole, rolinherit, rolbypassrls, rolconnlimit FROM pg_authid WHERE rolname = :'ply_role'";
         let current = match self.exec(p, ctx, &vars, &[read.to_string()]).await {
             Ok(r) => first_row(&r).cloned(),
@@ -808,7 +808,7 @@ impl Sql {
                 let column = match base.as_str() {
                     "LOGIN" => "rolcanlogin",
                     "REPLICATION" => "rolreplication",
-                    "SUPERUSER" => "rolsuperuser",
+                    "SUPERUSER" => "rolsuper",
                     "CREATEDB" => "rolcreatedb",
                     "CREATEROLE" => "rolcreaterole",
                     "INHERIT" => "rolinherit",
