@@ -101,6 +101,12 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
         "template" => drive(&modules::template::Template, args, ctx).await,
         "file" => drive(&modules::file::File, args, ctx).await,
         "stat" => drive(&modules::stat::Stat, args, ctx).await,
+        "sql" => drive(&modules::sql::Sql(&modules::sql::DOC), args, ctx).await,
+        "postgresql_query" => drive(&modules::sql::Sql(&modules::sql::DOC_QUERY), args, ctx).await,
+        "postgresql_user" => drive(&modules::sql::Sql(&modules::sql::DOC_USER), args, ctx).await,
+        "postgresql_slot" => drive(&modules::sql::Sql(&modules::sql::DOC_SLOT), args, ctx).await,
+        "postgresql_db" => drive(&modules::sql::Sql(&modules::sql::DOC_DB), args, ctx).await,
+        "postgresql_ping" => drive(&modules::sql::Sql(&modules::sql::DOC_PING), args, ctx).await,
         other => ModuleResult::failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -134,6 +140,12 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "template" => &modules::template::DOC,
         "file" => &modules::file::DOC,
         "stat" => &modules::stat::DOC,
+        "sql" => &modules::sql::DOC,
+        "postgresql_query" => &modules::sql::DOC_QUERY,
+        "postgresql_user" => &modules::sql::DOC_USER,
+        "postgresql_slot" => &modules::sql::DOC_SLOT,
+        "postgresql_db" => &modules::sql::DOC_DB,
+        "postgresql_ping" => &modules::sql::DOC_PING,
         _ => return None,
     })
 }

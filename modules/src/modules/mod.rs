@@ -14,6 +14,7 @@ pub mod ping;
 pub mod service;
 pub mod set_fact;
 pub mod shell;
+pub mod sql;
 pub mod stat;
 pub mod systemd;
 pub mod template;

@@ -1,0 +1,1110 @@
+//! sql: runs SQL on a host's PostgreSQL server through the host's own `psql` (usually as `become_user:
+//! postgres` over the local socket, so no port needs to be open to the controller), and the idempotent
+//! helpers `user:`, `slot:`, `setting:` and `database:`. The same code serves community.postgresql's
+//! postgresql_query, postgresql_user, postgresql_slot, postgresql_db and postgresql_ping.
+//!
+//! Everything is decided and done in `plan`, because SQL cannot be predicted without the server: in check
+//! mode queries run inside a transaction that is rolled back, and helpers only read.
+
+mod psql;
+mod scram;
+
+use crate::args::{ArgDefault, ArgSpec, ArgType, UnknownArgs};
+use crate::contract::{ModuleContext, ModuleResult};
+use crate::doc::{ModuleDoc, ReturnDoc, Support};
+use crate::driver::{Module, Plan};
+use async_trait::async_trait;
+use psql::{ident, Conn, Failure, Statement, StatementResult};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+const LOGIN_DB: ArgSpec = ArgSpec::new(
+    "login_db",
+    ArgType::Str,
+    "Database to connect to (default postgres).",
+)
+.aliases(&["db"]);
+const LOGIN_PORT: ArgSpec = ArgSpec::new(
+    "login_port",
+    ArgType::Int,
+    "Server port (psql's default, 5432).",
+)
+.aliases(&["port"]);
+const LOGIN_HOST: ArgSpec = ArgSpec::new(
+    "login_host",
+    ArgType::Str,
+    "Host to connect to; empty (the default) uses the local unix socket.",
+);
+const LOGIN_USER: ArgSpec = ArgSpec::new(
+    "login_user",
+    ArgType::Str,
+    "Role to log in as (default: the OS user psql runs as, e.g. postgres with become_user).",
+);
+const LOGIN_PASSWORD: ArgSpec = ArgSpec::new(
+    "login_password",
+    ArgType::Str,
+    "Password; sent to psql on its stdin, never on a command line, and never shown in output.",
+);
+const LOGIN_SOCKET: ArgSpec = ArgSpec::new(
+    "login_unix_socket",
+    ArgType::Str,
+    "Folder of the server's unix socket.",
+);
+const SESSION_ROLE: ArgSpec = ArgSpec::new(
+    "session_role",
+    ArgType::Str,
+    "Role to SET ROLE to after connecting.",
+);
+const QUERY: ArgSpec = ArgSpec::new(
+    "query",
+    ArgType::Raw,
+    "A statement or a list of statements, run in order in one session. Placeholders are %s \
+     (positional_args) or %(name)s (named_args); %% is a literal %.",
+);
+const POSITIONAL: ArgSpec = ArgSpec::new(
+    "positional_args",
+    ArgType::List,
+    "Values for %s placeholders, bound as literals (never pasted as SQL text).",
+);
+const NAMED: ArgSpec = ArgSpec::new(
+    "named_args",
+    ArgType::Dict,
+    "Values for %(name)s placeholders.",
+);
+const AUTOCOMMIT: ArgSpec = ArgSpec::new(
+    "autocommit",
+    ArgType::Bool,
+    "Run each statement in its own transaction (refused in check mode, as community.postgresql does).",
+);
+const TRANSACTION: ArgSpec = ArgSpec::new(
+    "transaction",
+    ArgType::Bool,
+    "Wrap all statements in one BEGIN/COMMIT.",
+)
+.default(ArgDefault::Bool(false));
+const STATE: ArgSpec = ArgSpec::new("state", ArgType::Str, "Whether the object should exist.")
+    .choices(&["present", "absent"])
+    .default(ArgDefault::Str("present"));
+const PASSWORD: ArgSpec = ArgSpec::new(
+    "password",
+    ArgType::Str,
+    "The role's password: compared with the stored SCRAM/MD5 verifier, and set (as a SCRAM verifier \
+     computed here, so the plain password never reaches the server) only when it differs.",
+);
+const ROLE_ATTR: ArgSpec = ArgSpec::new(
+    "role_attr_flags",
+    ArgType::Str,
+    "Role attributes, comma separated: LOGIN, REPLICATION, CREATEDB, NOSUPERUSER, ...",
+);
+const CONN_LIMIT: ArgSpec =
+    ArgSpec::new("conn_limit", ArgType::Int, "The role's connection limit.");
+const SLOT_TYPE: ArgSpec = ArgSpec::new("slot_type", ArgType::Str, "Slot type.")
+    .choices(&["physical", "logical"])
+    .default(ArgDefault::Str("physical"));
+const RESERVE: ArgSpec = ArgSpec::new(
+    "immediately_reserve",
+    ArgType::Bool,
+    "Reserve WAL for a physical slot at once.",
+)
+.default(ArgDefault::Bool(false));
+const OUTPUT_PLUGIN: ArgSpec = ArgSpec::new(
+    "output_plugin",
+    ArgType::Str,
+    "Output plugin of a logical slot.",
+)
+.default(ArgDefault::Str("test_decoding"));
+const OWNER: ArgSpec = ArgSpec::new("owner", ArgType::Str, "Owner of the database.");
+
+static SQL_ARGS: &[ArgSpec] = &[
+    LOGIN_DB,
+    LOGIN_PORT,
+    LOGIN_HOST,
+    LOGIN_USER,
+    LOGIN_PASSWORD,
+    LOGIN_SOCKET,
+    SESSION_ROLE,
+    QUERY,
+    POSITIONAL,
+    NAMED,
+    AUTOCOMMIT,
+    TRANSACTION,
+    ArgSpec::new(
+        "script",
+        ArgType::Str,
+        "psql input run as is in one session, meta-commands (\\! ...) included: a file (on the controller, \
+         looked up in files/ first) or the text itself. Skipped in check mode.",
+    ),
+    ArgSpec::new(
+        "user",
+        ArgType::Raw,
+        "A role to keep present or absent: its name (with password, role_attr_flags, conn_limit, state), \
+         or a dict of those.",
+    ),
+    ArgSpec::new(
+        "slot",
+        ArgType::Str,
+        "A replication slot to keep present or absent (slot_type, immediately_reserve, state).",
+    ),
+    ArgSpec::new(
+        "setting",
+        ArgType::Raw,
+        "Server settings to keep with ALTER SYSTEM: a dict name: value, or a name with value. Reloads the \
+         configuration and reports restart_required.",
+    ),
+    ArgSpec::new("value", ArgType::Str, "The value when setting is a name."),
+    ArgSpec::new("database", ArgType::Str, "A database to keep present or absent (owner, state)."),
+    OWNER,
+    PASSWORD,
+    ROLE_ATTR,
+    CONN_LIMIT,
+    STATE,
+    SLOT_TYPE,
+    RESERVE,
+    OUTPUT_PLUGIN,
+];
+
+static QUERY_ARGS: &[ArgSpec] = &[
+    LOGIN_DB,
+    LOGIN_PORT,
+    LOGIN_HOST,
+    LOGIN_USER,
+    LOGIN_PASSWORD,
+    LOGIN_SOCKET,
+    SESSION_ROLE,
+    QUERY.required(),
+    POSITIONAL,
+    NAMED,
+    AUTOCOMMIT,
+    TRANSACTION,
+];
+static USER_ARGS: &[ArgSpec] = &[
+    LOGIN_DB,
+    LOGIN_PORT,
+    LOGIN_HOST,
+    LOGIN_USER,
+    LOGIN_PASSWORD,
+    LOGIN_SOCKET,
+    SESSION_ROLE,
+    ArgSpec::new("name", ArgType::Str, "The role.")
+        .required()
+        .aliases(&["user"]),
+    PASSWORD,
+    ROLE_ATTR,
+    CONN_LIMIT,
+    STATE,
+];
+static SLOT_ARGS: &[ArgSpec] = &[
+    LOGIN_DB,
+    LOGIN_PORT,
+    LOGIN_HOST,
+    LOGIN_USER,
+    LOGIN_PASSWORD,
+    LOGIN_SOCKET,
+    SESSION_ROLE,
+    ArgSpec::new("name", ArgType::Str, "The slot.")
+        .required()
+        .aliases(&["slot_name"]),
+    SLOT_TYPE,
+    RESERVE,
+    OUTPUT_PLUGIN,
+    STATE,
+];
+static DB_ARGS: &[ArgSpec] = &[
+    ArgSpec::new("maintenance_db", ArgType::Str, "Database to connect to.")
+        .aliases(&["login_db"])
+        .default(ArgDefault::Str("postgres")),
+    LOGIN_PORT,
+    LOGIN_HOST,
+    LOGIN_USER,
+    LOGIN_PASSWORD,
+    LOGIN_SOCKET,
+    SESSION_ROLE,
+    ArgSpec::new("name", ArgType::Str, "The database.")
+        .required()
+        .aliases(&["db"]),
+    OWNER,
+    STATE,
+];
+static PING_ARGS: &[ArgSpec] = &[
+    LOGIN_DB,
+    LOGIN_PORT,
+    LOGIN_HOST,
+    LOGIN_USER,
+    LOGIN_PASSWORD,
+    LOGIN_SOCKET,
+    SESSION_ROLE,
+];
+
+static RETURNS: &[ReturnDoc] = &[
+    ReturnDoc::new("query_result", "list", "query", "Rows of the last statement, as dicts with typed values (ints, floats, bools, nulls, text, json)."),
+    ReturnDoc::new("query_all_results", "list", "query", "The rows of every statement, one list per statement."),
+    ReturnDoc::new("rowcount", "int", "query", "Rows returned or affected, summed over the statements."),
+    ReturnDoc::new("statusmessage", "str", "query", "The command tag of the last statement, e.g. \"INSERT 0 1\"."),
+    ReturnDoc::new("query", "str", "query", "The last statement as written (placeholders, not the values)."),
+    ReturnDoc::new("executed_queries", "list", "always", "The statements run, as written (helpers show passwords as ********)."),
+    ReturnDoc::new("sqlstate", "str", "failure", "PostgreSQL's SQLSTATE of the error."),
+    ReturnDoc::new("restart_required", "bool", "setting", "Whether a changed setting takes effect only after a restart."),
+    ReturnDoc::new("is_available", "bool", "postgresql_ping", "Whether the server answered."),
+    ReturnDoc::new("server_version", "dict", "postgresql_ping", "major, minor, full, raw."),
+];
+
+const CHECK: Support = Support::Partial(
+    "queries run inside a transaction that is rolled back (statements that cannot run in a transaction \
+     are skipped, and said so); script is skipped; helpers only read and predict",
+);
+
+const fn doc(
+    name: &'static str,
+    short_description: &'static str,
+    args: &'static [ArgSpec],
+    required_one_of: &'static [&'static [&'static str]],
+    example: &'static str,
+) -> ModuleDoc {
+    ModuleDoc {
+        name,
+        short_description,
+        description: "Runs SQL on the host's PostgreSQL server through the host's psql (usually with \
+            become_user: postgres over the local socket). Results come back typed; helpers change only \
+            what differs.",
+        free_form: None,
+        args,
+        unknown_args: UnknownArgs::Module,
+        mutually_exclusive: &[&["positional_args", "named_args"], &["query", "script"]],
+        required_one_of,
+        check_mode: CHECK,
+        diff_mode: Support::None,
+        returns: RETURNS,
+        notes: &[
+            "Needs psql on the host (Debian: postgresql-client). Passwords travel on psql's stdin only.",
+        ],
+        example,
+    }
+}
+
+pub static DOC: ModuleDoc = doc(
+    "sql",
+    "Run SQL and keep roles, slots, settings and databases on PostgreSQL",
+    SQL_ARGS,
+    &[&["query", "script", "user", "slot", "setting", "database"]],
+    r#"- name: Count rows
+  sql:
+    query: SELECT count(*) AS n FROM pg_stat_activity WHERE usename = %s
+    positional_args: [replicator]
+  become: true
+  become_user: postgres
+  register: r
+
+- name: A replication role, idempotent
+  sql:
+    user: replicator
+    password: "{{ replication_password }}"
+    role_attr_flags: REPLICATION,LOGIN
+  become: true
+  become_user: postgres
+
+- name: A physical slot and a setting
+  sql:
+    slot: standby1
+  become: true
+  become_user: postgres
+"#,
+);
+pub static DOC_QUERY: ModuleDoc = doc(
+    "postgresql_query",
+    "Run PostgreSQL queries (community.postgresql compatible)",
+    QUERY_ARGS,
+    &[],
+    "- community.postgresql.postgresql_query:\n    db: postgres\n    query: SELECT version()\n",
+);
+pub static DOC_USER: ModuleDoc = doc(
+    "postgresql_user",
+    "Create, alter, or remove a PostgreSQL role (community.postgresql compatible)",
+    USER_ARGS,
+    &[],
+    "- community.postgresql.postgresql_user:\n    name: replicator\n    password: secret\n    role_attr_flags: REPLICATION,LOGIN\n",
+);
+pub static DOC_SLOT: ModuleDoc = doc(
+    "postgresql_slot",
+    "Add or remove replication slots (community.postgresql compatible)",
+    SLOT_ARGS,
+    &[],
+    "- community.postgresql.postgresql_slot:\n    slot_name: standby1\n",
+);
+pub static DOC_DB: ModuleDoc = doc(
+    "postgresql_db",
+    "Add or remove PostgreSQL databases (community.postgresql compatible)",
+    DB_ARGS,
+    &[],
+    "- community.postgresql.postgresql_db:\n    name: app\n    owner: app\n",
+);
+pub static DOC_PING: ModuleDoc = doc(
+    "postgresql_ping",
+    "Check that the server answers (community.postgresql compatible)",
+    PING_ARGS,
+    &[],
+    "- community.postgresql.postgresql_ping:\n    db: postgres\n",
+);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    login_db: Option<String>,
+    maintenance_db: Option<String>,
+    login_port: Option<i64>,
+    login_host: Option<String>,
+    login_user: Option<String>,
+    login_password: Option<String>,
+    login_unix_socket: Option<String>,
+    session_role: Option<String>,
+    query: Option<Value>,
+    positional_args: Option<Vec<Value>>,
+    named_args: Option<Map<String, Value>>,
+    autocommit: Option<bool>,
+    transaction: bool,
+    script: Option<String>,
+    user: Option<Value>,
+    name: Option<String>,
+    slot: Option<String>,
+    setting: Option<Value>,
+    value: Option<String>,
+    database: Option<String>,
+    owner: Option<String>,
+    password: Option<String>,
+    role_attr_flags: Option<String>,
+    conn_limit: Option<i64>,
+    state: Option<String>,
+    slot_type: Option<String>,
+    immediately_reserve: bool,
+    output_plugin: Option<String>,
+}
+
+/// The module under one of its names; `0` is the doc, which also says which form it takes.
+pub struct Sql(pub &'static ModuleDoc);
+
+/// Replaces every secret in every string of the result with `********`.
+fn redact(value: &mut Value, secrets: &[String]) {
+    match value {
+        Value::String(s) => {
+            for secret in secrets {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), "********");
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|v| redact(v, secrets)),
+        _ => {}
+    }
+}
+
+fn failure_result(failure: Failure, statements: &[String]) -> ModuleResult {
+    match failure {
+        Failure::Connection(e) => ModuleResult::from_connection_error(&e),
+        Failure::Host(msg) => ModuleResult::failed(msg),
+        Failure::Sql(e) => {
+            let statement = e.statement.and_then(|i| statements.get(i));
+            let code = e
+                .sqlstate
+                .as_deref()
+                .map(|c| format!(" (SQLSTATE {c})"))
+                .unwrap_or_default();
+            let msg = match statement {
+                Some(q) => format!("Cannot execute SQL '{q}': {}{code}", e.message),
+                None => format!("Cannot connect or run SQL: {}{code}", e.message),
+            };
+            let mut result = ModuleResult::failed(msg);
+            result.values.insert("sqlstate".into(), json!(e.sqlstate));
+            result.values.insert("stderr".into(), json!(e.stderr));
+            result.values.insert(
+                "executed_queries".into(),
+                json!(statements[..e.completed.len().min(statements.len())]),
+            );
+            result
+        }
+    }
+}
+
+/// The literal SQL text for a bound value: psql variables for strings (quoted by psql), plain text for
+/// numbers and booleans, ARRAY[...] for lists, NULL for null.
+fn bind(value: &Value, vars: &mut Vec<(String, String)>) -> String {
+    match value {
+        Value::Null => "NULL".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => format!(
+            "ARRAY[{}]",
+            items
+                .iter()
+                .map(|v| bind(v, vars))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Value::String(s) => {
+            let name = format!("ply_arg_{}", vars.len());
+            vars.push((name.clone(), s.clone()));
+            format!(":'{name}'")
+        }
+        Value::Object(_) => {
+            let name = format!("ply_arg_{}", vars.len());
+            vars.push((name.clone(), value.to_string()));
+            format!(":'{name}'")
+        }
+    }
+}
+
+/// psycopg's placeholders (`%s`, `%(name)s`, `%%`) replaced by bound values; the text is left alone
+/// without arguments, as psycopg does.
+fn substitute(
+    sql: &str,
+    positional: Option<&[Value]>,
+    named: Option<&Map<String, Value>>,
+    vars: &mut Vec<(String, String)>,
+) -> Result<String, String> {
+    if positional.is_none() && named.is_none() {
+        return Ok(sql.to_string());
+    }
+    let mut out = String::new();
+    let mut next = 0;
+    let mut rest = sql;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('%') {
+            out.push('%');
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix('s') {
+            let value = positional
+                .and_then(|p| p.get(next))
+                .ok_or("not enough positional_args for the %s placeholders")?;
+            next += 1;
+            out.push_str(&bind(value, vars));
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix('(') {
+            let (key, tail) = tail
+                .split_once(")s")
+                .ok_or("a %( placeholder must be written %(name)s")?;
+            let value = named
+                .and_then(|n| n.get(key))
+                .ok_or_else(|| format!("named_args has no {key}"))?;
+            out.push_str(&bind(value, vars));
+            rest = tail;
+        } else {
+            return Err("unsupported placeholder: only %s, %(name)s and %% are".into());
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The first keyword of a statement, upper-cased, skipping comments and blanks.
+fn keyword(sql: &str) -> String {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("--") {
+            s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let s = s.trim_start_matches('(');
+    s.split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase()
+}
+
+/// Statements PostgreSQL refuses inside a transaction block, and transaction control that would end the
+/// check-mode transaction: skipped in check mode.
+fn not_in_transaction(sql: &str) -> Option<&'static str> {
+    let upper = sql.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    let first = keyword(sql);
+    let second = words.get(1).copied().unwrap_or("");
+    match (first.as_str(), second) {
+        ("VACUUM", _) => Some("VACUUM cannot run inside a transaction block"),
+        ("CREATE" | "DROP", "DATABASE" | "TABLESPACE") => {
+            Some("it cannot run inside a transaction block")
+        }
+        ("ALTER", "SYSTEM") => Some("ALTER SYSTEM cannot run inside a transaction block"),
+        ("BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "PREPARE", _) => {
+            Some("it would end check mode's rollback-only transaction")
+        }
+        _ if upper.contains("CONCURRENTLY") => {
+            Some("CONCURRENTLY cannot run inside a transaction block")
+        }
+        _ => None,
+    }
+}
+
+/// Whether a statement changed something, by its command tag (community.postgresql's rule).
+fn statement_changed(r: &StatementResult) -> bool {
+    let tag = r.statusmessage.to_ascii_uppercase();
+    if tag.is_empty() || tag.starts_with("SELECT") || tag.starts_with("SHOW") || tag == "SET" {
+        return false;
+    }
+    let count = tag.rsplit(' ').next().and_then(|n| n.parse::<i64>().ok());
+    if ["INSERT", "UPDATE", "DELETE", "MERGE"]
+        .iter()
+        .any(|k| tag.starts_with(k))
+    {
+        return count != Some(0);
+    }
+    true
+}
+
+/// The command tag of a statement that returned rows (psql prints none for those).
+fn rows_tag(sql: &str, rowcount: i64) -> String {
+    match keyword(sql).as_str() {
+        "INSERT" => format!("INSERT 0 {rowcount}"),
+        k @ ("UPDATE" | "DELETE" | "MERGE" | "MOVE" | "FETCH" | "COPY") => {
+            format!("{k} {rowcount}")
+        }
+        "SHOW" => "SHOW".into(),
+        _ => format!("SELECT {rowcount}"),
+    }
+}
+
+impl Sql {
+    fn conn(&self, p: &Params) -> Conn {
+        Conn {
+            db: p.login_db.clone().or_else(|| p.maintenance_db.clone()),
+            port: p.login_port,
+            host: p.login_host.clone(),
+            user: p.login_user.clone(),
+            password: p.login_password.clone(),
+            unix_socket: p.login_unix_socket.clone(),
+            session_role: p.session_role.clone(),
+        }
+    }
+
+    async fn query(&self, p: &Params, query: &Value, ctx: &ModuleContext<'_>) -> ModuleResult {
+        let texts: Vec<String> = match query {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect(),
+            other => vec![other.to_string()],
+        };
+        if ctx.check_mode && p.autocommit == Some(true) {
+            return ModuleResult::failed("Using autocommit is mutually exclusive with check_mode");
+        }
+        let mut vars = Vec::new();
+        let mut statements = Vec::new();
+        let mut shown = Vec::new();
+        let mut skipped = Vec::new();
+        if ctx.check_mode || p.transaction {
+            statements.push(Statement::internal("BEGIN"));
+        }
+        for text in &texts {
+            if ctx.check_mode {
+                if let Some(why) = not_in_transaction(text) {
+                    skipped.push(format!("{text}: skipped in check mode, {why}"));
+                    continue;
+                }
+            }
+            match substitute(
+                text,
+                p.positional_args.as_deref(),
+                p.named_args.as_ref(),
+                &mut vars,
+            ) {
+                Ok(sql) => statements.push(Statement::user(sql)),
+                Err(msg) => return ModuleResult::failed(msg),
+            }
+            shown.push(text.clone());
+        }
+        if ctx.check_mode {
+            statements.push(Statement::internal("ROLLBACK"));
+        } else if p.transaction {
+            statements.push(Statement::internal("COMMIT"));
+        }
+        let conn = self.conn(p);
+        let results = match psql::run(ctx, &conn, &vars, &statements).await {
+            Ok(r) => r,
+            Err(f) => return failure_result(f, &shown),
+        };
+        let mut all = Vec::new();
+        let mut changed = false;
+        let mut rowcount = 0;
+        let mut status = String::new();
+        for (r, text) in results.iter().zip(&shown) {
+            let mut r = r.clone();
+            if r.has_columns {
+                r.statusmessage = rows_tag(text, r.rowcount);
+            }
+            changed |= statement_changed(&r);
+            rowcount += r.rowcount;
+            status = r.statusmessage.clone();
+            all.push(Value::Array(
+                r.rows.into_iter().map(Value::Object).collect(),
+            ));
+        }
+        let mut result = ModuleResult {
+            changed,
+            ..ModuleResult::default()
+        };
+        let v = &mut result.values;
+        v.insert("query".into(), json!(shown.last()));
+        v.insert("query_list".into(), json!(texts));
+        v.insert("executed_queries".into(), json!(shown));
+        v.insert("statusmessage".into(), json!(status));
+        v.insert("rowcount".into(), json!(rowcount));
+        v.insert(
+            "query_result".into(),
+            all.last().cloned().unwrap_or_else(|| json!([])),
+        );
+        v.insert("query_all_results".into(), Value::Array(all));
+        if ctx.check_mode {
+            v.insert("rolled_back".into(), json!(true));
+            let mut msg =
+                "check mode: the statements ran in a transaction that was rolled back".to_string();
+            if !skipped.is_empty() {
+                msg.push_str(&format!("; {}", skipped.join("; ")));
+                v.insert("skipped_queries".into(), json!(skipped));
+            }
+            result.msg = Some(msg);
+        }
+        result
+    }
+
+    async fn script(&self, p: &Params, script: &str, ctx: &ModuleContext<'_>) -> ModuleResult {
+        let looks_like_file = !script.contains('\n') && !script.trim_start().starts_with('\\');
+        let mut text = script.to_string();
+        if looks_like_file {
+            let path = std::path::Path::new(script);
+            let found = if path.is_absolute() {
+                Some(path.to_path_buf()).filter(|p| p.is_file())
+            } else {
+                ctx.search_path
+                    .iter()
+                    .flat_map(|d| [d.join("files").join(script), d.join(script)])
+                    .find(|c| c.is_file())
+            };
+            if let Some(found) = found {
+                match std::fs::read_to_string(&found) {
+                    Ok(t) => text = t,
+                    Err(e) => return ModuleResult::failed(format!("{}: {e}", found.display())),
+                }
+            }
+        }
+        if ctx.check_mode {
+            return ModuleResult::skipped(
+                "script: skipped in check mode (psql meta-commands and shell steps cannot be rolled back)",
+            );
+        }
+        let conn = self.conn(p);
+        match psql::run_raw(ctx, &conn, &text).await {
+            Err(f) => failure_result(f, &[]),
+            Ok((rc, stdout, stderr)) => {
+                let mut result = ModuleResult {
+                    changed: true,
+                    ..ModuleResult::default()
+                };
+                if rc != 0 {
+                    let (message, sqlstate) = psql::error_of(&stderr);
+                    let code = sqlstate
+                        .as_deref()
+                        .map(|c| format!(" (SQLSTATE {c})"))
+                        .unwrap_or_default();
+                    result.failed = true;
+                    result.msg = Some(format!("psql script failed: {message}{code}"));
+                    result.values.insert("sqlstate".into(), json!(sqlstate));
+                }
+                result.values.insert("rc".into(), json!(rc));
+                result.values.insert("stdout".into(), json!(stdout));
+                result.values.insert("stderr".into(), json!(stderr));
+                result
+            }
+        }
+    }
+
+    /// Runs helper statements (no args, or psql vars), reporting failures as results.
+    async fn exec(
+        &self,
+        p: &Params,
+        ctx: &ModuleContext<'_>,
+        vars: &[(String, String)],
+        sql: &[String],
+    ) -> Result<Vec<StatementResult>, ModuleResult> {
+        let statements: Vec<Statement> = sql.iter().map(Statement::user).collect();
+        psql::run(ctx, &self.conn(p), vars, &statements)
+            .await
+            .map_err(|f| failure_result(f, sql))
+    }
+}
+
+fn done(changed: bool, queries: Vec<String>, extra: &[(&str, Value)]) -> ModuleResult {
+    let mut result = ModuleResult {
+        changed,
+        ..ModuleResult::default()
+    };
+    result
+        .values
+        .insert("executed_queries".into(), json!(queries));
+    result.values.insert("queries".into(), json!(queries));
+    for (k, v) in extra {
+        result.values.insert((*k).into(), v.clone());
+    }
+    result
+}
+
+fn first_row(results: &[StatementResult]) -> Option<&Map<String, Value>> {
+    results.first().and_then(|r| r.rows.first())
+}
+
+impl Sql {
+    async fn user(&self, p: &Params, spec: &Value, ctx: &ModuleContext<'_>) -> ModuleResult {
+        let field = |k: &str| spec.get(k).cloned();
+        let name = match spec {
+            Value::String(s) => s.clone(),
+            _ => match field("name").and_then(|v| v.as_str().map(str::to_string)) {
+                Some(n) => n,
+                None => return ModuleResult::failed("user needs a name"),
+            },
+        };
+        let text = |k: &str, own: &Option<String>| {
+            field(k)
+                .and_then(|v| v.as_str().map(str::to_string))
+                .or_else(|| own.clone())
+        };
+        let password = text("password", &p.password);
+        let flags = text("role_attr_flags", &p.role_attr_flags);
+        let conn_limit = field("conn_limit")
+            .and_then(|v| v.as_i64())
+            .or(p.conn_limit);
+        let state = text("state", &p.state).unwrap_or_else(|| "present".into());
+        let vars = vec![("ply_role".to_string(), name.clone())];
+        let read = "SELECT rolpassword, rolcanlogin, rolreplication, rolsuper, rolcreatedb, \
+                    rolcreaterole, rolinherit, rolbypassrls, rolconnlimit FROM pg_authid WHERE rolname = :'ply_role'";
+        let current = match self.exec(p, ctx, &vars, &[read.to_string()]).await {
+            Ok(r) => first_row(&r).cloned(),
+            Err(e) => return e,
+        };
+        let role = ident(&name);
+        let mut changes: Vec<String> = Vec::new();
+        let mut shown: Vec<String> = Vec::new();
+        if state == "absent" {
+            if current.is_some() {
+                changes.push(format!("DROP ROLE {role}"));
+                shown.push(format!("DROP ROLE {role}"));
+            }
+        } else {
+            let mut attrs = Vec::new();
+            let mut attrs_shown = Vec::new();
+            for flag in flags
+                .iter()
+                .flat_map(|f| f.split(','))
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+            {
+                let upper = flag.to_ascii_uppercase();
+                let (negated, base) = match upper.strip_prefix("NO") {
+                    Some(b) if b != "NE" => (true, b.to_string()),
+                    _ => (false, upper.clone()),
+                };
+                let column = match base.as_str() {
+                    "LOGIN" => "rolcanlogin",
+                    "REPLICATION" => "rolreplication",
+                    "SUPERUSER" => "rolsuper",
+                    "CREATEDB" => "rolcreatedb",
+                    "CREATEROLE" => "rolcreaterole",
+                    "INHERIT" => "rolinherit",
+                    "BYPASSRLS" => "rolbypassrls",
+                    _ => return ModuleResult::failed(format!("unknown role attribute {flag}")),
+                };
+                let has = current
+                    .as_ref()
+                    .and_then(|c| c.get(column))
+                    .and_then(Value::as_bool);
+                if current.is_none() || has != Some(!negated) {
+                    attrs.push(upper.clone());
+                }
+            }
+            if let Some(limit) = conn_limit {
+                let has = current
+                    .as_ref()
+                    .and_then(|c| c.get("rolconnlimit"))
+                    .and_then(Value::as_i64);
+                if has != Some(limit) {
+                    attrs.push(format!("CONNECTION LIMIT {limit}"));
+                }
+            }
+            attrs_shown.clone_from(&attrs);
+            if let Some(pw) = &password {
+                let stored = current
+                    .as_ref()
+                    .and_then(|c| c.get("rolpassword"))
+                    .and_then(Value::as_str);
+                let same = stored.and_then(|s| scram::matches(s, &name, pw)) == Some(true);
+                if !same {
+                    // The verifier, not the password, goes to the server: nothing secret in its logs.
+                    attrs.push(format!("PASSWORD '{}'", scram::scram_verifier(pw)));
+                    attrs_shown.push("PASSWORD '********'".into());
+                }
+            }
+            let verb = if current.is_some() { "ALTER" } else { "CREATE" };
+            if current.is_none() || !attrs.is_empty() {
+                changes.push(
+                    format!("{verb} ROLE {role} {}", attrs.join(" "))
+                        .trim_end()
+                        .to_string(),
+                );
+                shown.push(
+                    format!("{verb} ROLE {role} {}", attrs_shown.join(" "))
+                        .trim_end()
+                        .to_string(),
+                );
+            }
+        }
+        if changes.is_empty() || ctx.check_mode {
+            return done(!changes.is_empty(), shown, &[("user", json!(name))]);
+        }
+        match self.exec(p, ctx, &[], &changes).await {
+            Ok(_) => done(true, shown, &[("user", json!(name))]),
+            Err(mut e) => {
+                e.values.insert("executed_queries".into(), json!(shown));
+                e
+            }
+        }
+    }
+
+    async fn slot(&self, p: &Params, name: &str, ctx: &ModuleContext<'_>) -> ModuleResult {
+        let vars = vec![("ply_slot".to_string(), name.to_string())];
+        let read = "SELECT slot_type FROM pg_replication_slots WHERE slot_name = :'ply_slot'";
+        let exists = match self.exec(p, ctx, &vars, &[read.into()]).await {
+            Ok(r) => first_row(&r).is_some(),
+            Err(e) => return e,
+        };
+        let want = p.state.as_deref() != Some("absent");
+        if exists == want {
+            return done(false, vec![], &[("name", json!(name))]);
+        }
+        let sql = if !want {
+            "SELECT pg_drop_replication_slot(:'ply_slot')".to_string()
+        } else if p.slot_type.as_deref() == Some("logical") {
+            vars_push_plugin(p)
+        } else {
+            format!(
+                "SELECT pg_create_physical_replication_slot(:'ply_slot', {})",
+                p.immediately_reserve
+            )
+        };
+        let mut vars = vars;
+        vars.push((
+            "ply_plugin".into(),
+            p.output_plugin
+                .clone()
+                .unwrap_or_else(|| "test_decoding".into()),
+        ));
+        if ctx.check_mode {
+            return done(true, vec![sql], &[("name", json!(name))]);
+        }
+        match self.exec(p, ctx, &vars, std::slice::from_ref(&sql)).await {
+            Ok(_) => done(true, vec![sql], &[("name", json!(name))]),
+            Err(e) => e,
+        }
+    }
+
+    async fn setting(&self, p: &Params, spec: &Value, ctx: &ModuleContext<'_>) -> ModuleResult {
+        let wanted: Vec<(String, String)> = match spec {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                    )
+                })
+                .collect(),
+            Value::String(name) => match &p.value {
+                Some(v) => vec![(name.clone(), v.clone())],
+                None => return ModuleResult::failed("setting given as a name needs value"),
+            },
+            _ => return ModuleResult::failed("setting must be a dict or a name"),
+        };
+        let mut queries = Vec::new();
+        let mut restart = false;
+        let mut changed = false;
+        for (name, value) in &wanted {
+            let vars = vec![("ply_name".to_string(), name.clone())];
+            // The value as written in postgresql.auto.conf (what ALTER SYSTEM keeps), and the live one.
+            let read = "SELECT s.context, current_setting(s.name) AS current, \
+                        (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name \
+                         AND f.sourcefile LIKE '%postgresql.auto.conf' ORDER BY f.seqno DESC LIMIT 1) AS auto \
+                        FROM pg_settings s WHERE s.name = :'ply_name'";
+            let row = match self.exec(p, ctx, &vars, &[read.into()]).await {
+                Ok(r) => match first_row(&r) {
+                    Some(row) => row.clone(),
+                    None => return ModuleResult::failed(format!("unknown setting {name}")),
+                },
+                Err(e) => return e,
+            };
+            let get = |k: &str| row.get(k).and_then(Value::as_str).map(str::to_string);
+            let matches_auto = get("auto").as_deref() == Some(value.as_str());
+            let matches_live =
+                get("auto").is_none() && get("current").as_deref() == Some(value.as_str());
+            if matches_auto || matches_live {
+                continue;
+            }
+            changed = true;
+            let sql = format!("ALTER SYSTEM SET {} = :'ply_value'", ident(name));
+            queries.push(format!("ALTER SYSTEM SET {} = '{value}'", ident(name)));
+            restart |= get("context").as_deref() == Some("postmaster");
+            if !ctx.check_mode {
+                let mut vars = vars.clone();
+                vars.push(("ply_value".into(), value.clone()));
+                if let Err(e) = self
+                    .exec(p, ctx, &vars, &[sql, "SELECT pg_reload_conf()".into()])
+                    .await
+                {
+                    return e;
+                }
+            }
+        }
+        let mut result = done(changed, queries, &[("restart_required", json!(restart))]);
+        if restart {
+            result
+                .warnings
+                .push("Restart of PostgreSQL is required for the changed settings".into());
+        }
+        result
+    }
+
+    async fn database(&self, p: &Params, name: &str, ctx: &ModuleContext<'_>) -> ModuleResult {
+        let vars = vec![("ply_db".to_string(), name.to_string())];
+        let read =
+            "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = :'ply_db'";
+        let owner = match self.exec(p, ctx, &vars, &[read.into()]).await {
+            Ok(r) => first_row(&r).map(|row| {
+                row.get("owner")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            }),
+            Err(e) => return e,
+        };
+        let db = ident(name);
+        let mut sql = Vec::new();
+        match (p.state.as_deref() == Some("absent"), owner) {
+            (true, Some(_)) => sql.push(format!("DROP DATABASE {db}")),
+            (true, None) => {}
+            (false, None) => sql.push(match &p.owner {
+                Some(o) => format!("CREATE DATABASE {db} OWNER {}", ident(o)),
+                None => format!("CREATE DATABASE {db}"),
+            }),
+            (false, Some(current)) => {
+                if let Some(o) = p.owner.as_ref().filter(|o| **o != current) {
+                    sql.push(format!("ALTER DATABASE {db} OWNER TO {}", ident(o)));
+                }
+            }
+        }
+        if sql.is_empty() || ctx.check_mode {
+            return done(!sql.is_empty(), sql, &[("db", json!(name))]);
+        }
+        match self.exec(p, ctx, &[], &sql).await {
+            Ok(_) => done(
+                true,
+                sql.clone(),
+                &[("db", json!(name)), ("executed_commands", json!(sql))],
+            ),
+            Err(e) => e,
+        }
+    }
+
+    async fn ping(&self, p: &Params, ctx: &ModuleContext<'_>) -> ModuleResult {
+        let read = "SELECT current_setting('server_version') AS raw, current_setting('server_version_num')::int AS num";
+        let mut result = ModuleResult::ok();
+        match self.exec(p, ctx, &[], &[read.into()]).await {
+            Ok(r) => {
+                let row = first_row(&r).cloned().unwrap_or_default();
+                let num = row.get("num").and_then(Value::as_i64).unwrap_or(0);
+                let raw = row.get("raw").cloned().unwrap_or(Value::Null);
+                result.values.insert("is_available".into(), json!(true));
+                result.values.insert(
+                    "server_version".into(),
+                    json!({"major": num / 10000, "minor": num % 10000, "full": raw, "raw": raw}),
+                );
+                result.values.insert("conn_err_msg".into(), json!(""));
+            }
+            Err(e) => {
+                result.values.insert("is_available".into(), json!(false));
+                result.values.insert("server_version".into(), json!({}));
+                result.values.insert("conn_err_msg".into(), json!(e.msg));
+            }
+        }
+        result
+    }
+}
+
+fn vars_push_plugin(_p: &Params) -> String {
+    "SELECT pg_create_logical_replication_slot(:'ply_slot', :'ply_plugin')".into()
+}
+
+#[async_trait]
+impl Module for Sql {
+    type Params = Params;
+    type Change = ();
+
+    fn doc(&self) -> &'static ModuleDoc {
+        self.0
+    }
+
+    async fn plan(&self, p: &Params, ctx: &ModuleContext<'_>) -> Plan<()> {
+        let mut result = match self.0.name {
+            "postgresql_user" => {
+                let name = json!(p.name);
+                self.user(p, &name, ctx).await
+            }
+            "postgresql_slot" => self.slot(p, p.name.as_deref().unwrap_or(""), ctx).await,
+            "postgresql_db" => self.database(p, p.name.as_deref().unwrap_or(""), ctx).await,
+            "postgresql_ping" => self.ping(p, ctx).await,
+            _ => {
+                if let Some(q) = &p.query {
+                    self.query(p, q, ctx).await
+                } else if let Some(s) = &p.script {
+                    self.script(p, s, ctx).await
+                } else if let Some(u) = &p.user {
+                    self.user(p, u, ctx).await
+                } else if let Some(s) = &p.slot {
+                    self.slot(p, s, ctx).await
+                } else if let Some(s) = &p.setting {
+                    self.setting(p, s, ctx).await
+                } else if let Some(d) = &p.database {
+                    self.database(p, d, ctx).await
+                } else {
+                    ModuleResult::failed(
+                        "one of query, script, user, slot, setting, database is required",
+                    )
+                }
+            }
+        };
+        let mut secrets: Vec<String> = [&p.login_password, &p.password]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect();
+        if let Some(pw) = p
+            .user
+            .as_ref()
+            .and_then(|u| u.get("password"))
+            .and_then(Value::as_str)
+        {
+            secrets.push(pw.to_string());
+        }
+        let mut values = Value::Object(std::mem::take(&mut result.values));
+        redact(&mut values, &secrets);
+        if let Value::Object(map) = values {
+            result.values = map;
+        }
+        if let Some(msg) = &mut result.msg {
+            let mut m = Value::String(msg.clone());
+            redact(&mut m, &secrets);
+            *msg = m.as_str().unwrap_or_default().to_string();
+        }
+        Plan::Done(result)
+    }
+}

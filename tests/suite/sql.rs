@@ -1,0 +1,134 @@
+//! The sql module and its community.postgresql names through the `ply` binary, against a throwaway
+//! PostgreSQL cluster (tests/src/postgres.rs), connecting as `become_user: postgres` over the socket.
+
+use ply_tests::postgres::Postgres;
+use ply_tests::Ply;
+use serde_json::Value;
+use std::fs;
+
+/// Runs one task with `--output json` and returns the task's result (the last `result` event).
+fn task(pg: &Postgres, module: &str, args: &str, check: bool) -> Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbook = format!(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - {module}:\n        login_unix_socket: {}\n        port: {}\n{}\n      become: true\n      become_user: postgres\n      ignore_errors: true\n",
+        pg.socket_dir().display(),
+        pg.port(),
+        args.lines().map(|l| format!("        {l}\n")).collect::<String>()
+    );
+    fs::write(dir.path().join("site.yml"), playbook).unwrap();
+    fs::write(
+        dir.path().join("hosts"),
+        "localhost ansible_connection=local\n",
+    )
+    .unwrap();
+    let mut ply = Ply::new()
+        .args(["run", "site.yml", "-i", "hosts", "--output", "json"])
+        .current_dir(dir.path());
+    if check {
+        ply = ply.arg("--check");
+    }
+    let out = ply.run();
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    events
+        .iter()
+        .rev()
+        .find_map(|e| e.get("result").cloned())
+        .unwrap_or_else(|| panic!("no result event in:\n{}\n{}", out.stdout, out.stderr))
+}
+
+#[test]
+fn harness_starts_and_answers() {
+    let pg = Postgres::start();
+    assert_eq!(pg.psql("SELECT 1 + 1"), "2");
+    assert_eq!(pg.psql("SHOW password_encryption"), "scram-sha-256");
+}
+
+#[test]
+fn sql_module_end_to_end() {
+    let pg = Postgres::start();
+    // Typed results.
+    let r = task(&pg, "sql", "query: \"SELECT 1 AS i, 2.5::float8 AS f, true AS b, NULL::text AS n, '{\\\"a\\\": 1}'::jsonb AS j, 'x' AS s\"", false);
+    assert_eq!(r["query_result"][0]["i"], 1, "{r}");
+    assert_eq!(r["query_result"][0]["f"], 2.5, "{r}");
+    assert_eq!(r["query_result"][0]["b"], true, "{r}");
+    assert_eq!(r["query_result"][0]["n"], Value::Null, "{r}");
+    assert_eq!(r["query_result"][0]["j"]["a"], 1, "{r}");
+    assert_eq!(r["changed"], false, "{r}");
+
+    // Hostile bound values come back byte for byte.
+    pg.psql("CREATE TABLE t (v text)");
+    let hostile = "it's \\\\ $$ x $$ é\\nline2 %s ; DROP TABLE t; --";
+    let r = task(&pg, "sql", &format!("query:\n  - INSERT INTO t VALUES (%s)\n  - SELECT v FROM t\npositional_args:\n  - \"{hostile}\""), false);
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(
+        r["query_all_results"][1][0]["v"], "it's \\ $$ x $$ é\nline2 %s ; DROP TABLE t; --",
+        "{r}"
+    );
+    assert_eq!(r["statusmessage"], "SELECT 1", "{r}");
+
+    // Check mode: the insert runs and is rolled back.
+    let r = task(&pg, "sql", "query: INSERT INTO t VALUES ('check')", true);
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(pg.psql("SELECT count(*) FROM t"), "1");
+
+    // A syntax error: message, SQLSTATE, statement.
+    let r = task(&pg, "sql", "query: SELEC 1", false);
+    let msg = r["msg"].as_str().unwrap();
+    assert!(msg.contains("42601") && msg.contains("SELEC 1"), "{msg}");
+
+    // user: created, then unchanged; the password never shows.
+    let args = "user: replicator\npassword: \"S3cret'pw\"\nrole_attr_flags: REPLICATION,LOGIN";
+    let r = task(&pg, "sql", args, false);
+    assert_eq!(r["changed"], true, "{r}");
+    assert!(!r.to_string().contains("S3cret"), "{r}");
+    let r = task(&pg, "sql", args, false);
+    assert_eq!(r["changed"], false, "{r}");
+    let r = task(
+        &pg,
+        "postgresql_user",
+        "name: replicator\npassword: other",
+        true,
+    );
+    assert_eq!(r["changed"], true, "{r}");
+
+    // A wrong password: a clear message, and the password is not in it.
+    let r = task(
+        &pg,
+        "sql",
+        "login_user: replicator\nlogin_password: wrong-pw-123\nquery: SELECT 'wrong-pw-123'",
+        false,
+    );
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .contains("password authentication failed"),
+        "{r}"
+    );
+    assert!(!r.to_string().contains("wrong-pw-123"), "{r}");
+    // The right one works.
+    let r = task(&pg, "sql", "login_user: replicator\nlogin_password: \"S3cret'pw\"\ndb: postgres\nquery: SELECT current_user AS u", false);
+    assert_eq!(r["query_result"][0]["u"], "replicator", "{r}");
+
+    // slot, setting, database: changed once, then not.
+    for (module, args) in [
+        ("sql", "slot: standby1"),
+        ("postgresql_slot", "slot_name: standby2"),
+        ("sql", "setting:\n  work_mem: 8MB"),
+        ("sql", "database: appdb"),
+    ] {
+        let r = task(&pg, module, args, true);
+        assert_eq!(r["changed"], true, "check {args}: {r}");
+        let r = task(&pg, module, args, false);
+        assert_eq!(r["changed"], true, "{args}: {r}");
+        let r = task(&pg, module, args, false);
+        assert_eq!(r["changed"], false, "again {args}: {r}");
+    }
+    assert_eq!(pg.psql("SELECT count(*) FROM pg_replication_slots"), "2");
+    let r = task(&pg, "postgresql_ping", "db: postgres", false);
+    assert_eq!(r["is_available"], true, "{r}");
+}
