@@ -101,6 +101,8 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
         "template" => drive(&modules::template::Template, args, ctx).await,
         "file" => drive(&modules::file::File, args, ctx).await,
         "stat" => drive(&modules::stat::Stat, args, ctx).await,
+        "rsync" => drive(&modules::rsync::Rsync { synchronize: false }, args, ctx).await,
+        "synchronize" => drive(&modules::rsync::Rsync { synchronize: true }, args, ctx).await,
         other => ModuleResult::failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -134,6 +136,8 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "template" => &modules::template::DOC,
         "file" => &modules::file::DOC,
         "stat" => &modules::stat::DOC,
+        "rsync" => &modules::rsync::DOC,
+        "synchronize" => &modules::rsync::DOC_SYNCHRONIZE,
         _ => return None,
     })
 }
