@@ -9,7 +9,7 @@
 use ply_tests::sshd::{KeyKind, Sshd, ADDRESS, USER};
 use ply_tests::{Outcome, Ply};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -302,4 +302,35 @@ fn rsync_errors_carry_the_exit_code_meaning() {
         "{}",
         outcome.stdout
     );
+}
+
+const DELEGATED: &str = r#"- hosts: beta
+  gather_facts: false
+  tasks:
+    - name: delegated
+      synchronize:
+        src: "{{ root }}/alpha/data/"
+        dest: "{{ root }}/beta/delegated"
+        private_key: "{{ leg_key }}"
+        rsync_opts: ["--log-file={{ root }}/delegate.log"]
+      delegate_to: alpha
+"#;
+
+/// synchronize's delegate_to form of host-to-host: rsync runs on the delegate (alpha) and pushes to the
+/// task's host (beta), logging in as the delegate's ansible_user.
+#[test]
+fn delegated_synchronize_pushes_from_the_delegate() {
+    let case = setup();
+    let alpha = case.root.join("alpha/data");
+    open_dir(&alpha);
+    fs::create_dir_all(alpha.join("sub")).expect("mkdir");
+    fs::write(alpha.join("a.txt"), "a\n").expect("write");
+    fs::write(alpha.join("sub/b.txt"), "b\n").expect("write");
+    fs::write(case.case.join("delegated.yml"), DELEGATED).expect("write");
+    let target = case.root.join("beta/delegated");
+    three_runs(&case, "delegated.yml", "beta", &target, "a.txt");
+    assert_eq!(tree(&target), expected_tree());
+    // The log file belongs to whoever ran rsync: plyssh on the delegate, not root on the controller.
+    let log = fs::metadata(case.root.join("delegate.log")).expect("rsync log");
+    assert_ne!(log.uid(), 0, "rsync ran on the controller, not on the delegate");
 }

@@ -207,7 +207,10 @@ const NOTES: &[&str] = &[
      connection failed, and so on.",
     "Host-to-host with a new destination: either put its key in known_hosts (the known_hosts argument or \
      ~/.ssh/known_hosts of the user running rsync on the source host) or set ssh_accept_new: true.",
-    "delegate_to is not looked at: the controller runs push/pull; use dest_host for host-to-host copies.",
+    "delegate_to another host runs rsync on that host, aimed at the task's host (Ansible's synchronize \
+     semantics; the login user is the delegate's ansible_user unless ssh_user is given). delegate_to the \
+     task's own host is not told apart from no delegation: ply runs rsync on the controller then. dest_host \
+     is the explicit way to copy host to host.",
     "Characters ' and \" cannot appear in the ssh command's words (key and known_hosts paths, ssh args), \
      because rsync splits that command itself.",
 ];
@@ -714,7 +717,10 @@ fn become_rsync_path(ctx: &ModuleContext<'_>, explicit: Option<&str>) -> Option<
 /// Where the task runs rsync.
 enum Runner {
     Controller,
+    /// The task's host (dest_host), with the task's become so it can read what it sends.
     Host,
+    /// A delegate_to host, without become as in Ansible (become applies to the remote end via rsync_path).
+    Delegate,
 }
 
 impl Rsync {
@@ -726,6 +732,9 @@ impl Rsync {
         let pull = p.mode == "pull";
         let mut src = p.src.clone();
         let mut dest = p.dest.clone();
+        // With delegate_to another host, the connection is the delegate's while the variables stay the
+        // task host's: Ansible's synchronize then runs rsync on the delegate, aimed at the task host.
+        let delegate = var(ctx, &["inventory_hostname"]).filter(|name| name != ctx.host.host());
         let (remote, runner) = match &p.dest_host {
             Some(dest_host) => {
                 if pull {
@@ -760,6 +769,53 @@ impl Rsync {
                     rsync_path: p.rsync_path.clone(),
                 };
                 (Some(remote), Runner::Host)
+            }
+            None if delegate.is_some() => {
+                let address = var(
+                    ctx,
+                    &["ansible_host", "ansible_ssh_host", "inventory_hostname"],
+                )
+                .ok_or("the host has no address (ansible_host or inventory_hostname)")?;
+                let port = match p.dest_port {
+                    Some(port) => Some(
+                        u16::try_from(port)
+                            .map_err(|_| format!("dest_port {port} is not a port number"))?,
+                    ),
+                    None => port_of(
+                        var(ctx, &["ansible_port", "ansible_ssh_port"]),
+                        "ansible_port",
+                    )?,
+                };
+                // Ansible logs in with the delegate's ansible_user: the delegate's identity travels.
+                let delegate_user = ctx.host.host();
+                let user = p
+                    .ssh_user
+                    .clone()
+                    .or_else(|| {
+                        let quoted = serde_json::to_string(delegate_user).ok()?;
+                        var(ctx, &[&format!("hostvars[{quoted}].ansible_user")])
+                    })
+                    .filter(|_| p.set_remote_user);
+                let verify = p.verify_host.unwrap_or(!self.synchronize);
+                let host_keys = if verify {
+                    HostKeys::Verify {
+                        known_hosts: p.known_hosts.clone(),
+                        accept_new: p.ssh_accept_new,
+                    }
+                } else {
+                    HostKeys::Ignore
+                };
+                let remote = Remote {
+                    user,
+                    address,
+                    port,
+                    private_key: p.private_key.clone(),
+                    host_keys,
+                    multiplexing: p.ssh_connection_multiplexing,
+                    ssh_args: Vec::new(),
+                    rsync_path: become_rsync_path(ctx, p.rsync_path.as_deref()),
+                };
+                (Some(remote), Runner::Delegate)
             }
             None => {
                 let local = var(ctx, &["ansible_connection"]).as_deref() == Some("local");
@@ -837,7 +893,7 @@ impl Rsync {
             Runner::Controller => {
                 var(ctx, &["ansible_rsync_path"]).unwrap_or_else(|| "rsync".into())
             }
-            Runner::Host => "rsync".into(),
+            Runner::Host | Runner::Delegate => "rsync".into(),
         };
         let invocation = Invocation {
             rsync,
@@ -940,10 +996,12 @@ pub struct Prepared {
 async fn run_prepared(prepared: &Prepared, ctx: &ModuleContext<'_>) -> ModuleResult {
     let ran = match prepared.runner {
         Runner::Controller => run_on_controller(&prepared.argv, ctx).await,
-        Runner::Host => {
+        Runner::Host | Runner::Delegate => {
             let mut request = CommandRequest::argv(prepared.argv.clone());
             request.env = ctx.environment.clone();
-            request.become_ = ctx.become_.clone();
+            if matches!(prepared.runner, Runner::Host) {
+                request.become_ = ctx.become_.clone();
+            }
             match ctx.host.run(&request).await {
                 Ok(out) => Ok((
                     out.rc,
