@@ -332,5 +332,9 @@ fn delegated_synchronize_pushes_from_the_delegate() {
     assert_eq!(tree(&target), expected_tree());
     // The log file belongs to whoever ran rsync: plyssh on the delegate, not root on the controller.
     let log = fs::metadata(case.root.join("delegate.log")).expect("rsync log");
-    assert_ne!(log.uid(), 0, "rsync ran on the controller, not on the delegate");
+    assert_ne!(
+        log.uid(),
+        0,
+        "rsync ran on the controller, not on the delegate"
+    );
 }
