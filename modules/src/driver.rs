@@ -107,6 +107,8 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
         "postgresql_slot" => drive(&modules::sql::Sql(&modules::sql::DOC_SLOT), args, ctx).await,
         "postgresql_db" => drive(&modules::sql::Sql(&modules::sql::DOC_DB), args, ctx).await,
         "postgresql_ping" => drive(&modules::sql::Sql(&modules::sql::DOC_PING), args, ctx).await,
+        "rsync" => drive(&modules::rsync::Rsync { synchronize: false }, args, ctx).await,
+        "synchronize" => drive(&modules::rsync::Rsync { synchronize: true }, args, ctx).await,
         other => ModuleResult::failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -146,6 +148,8 @@ pub fn doc(module: &str) -> Option<&'static ModuleDoc> {
         "postgresql_slot" => &modules::sql::DOC_SLOT,
         "postgresql_db" => &modules::sql::DOC_DB,
         "postgresql_ping" => &modules::sql::DOC_PING,
+        "rsync" => &modules::rsync::DOC,
+        "synchronize" => &modules::rsync::DOC_SYNCHRONIZE,
         _ => return None,
     })
 }

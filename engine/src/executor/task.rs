@@ -388,6 +388,22 @@ impl TaskRun<'_> {
             Ok(connection) => connection,
             Err(error) => return connection_failure(&error),
         };
+        // Ansible tells a delegated task by `ansible_delegated_vars` (synchronize relies on it: delegated
+        // to the task's own host, both of its paths are on that host).
+        let delegated_vars;
+        let vars = match &self.task.delegate_to {
+            Some(_) => {
+                let delegate = self.delegate_host(vars).unwrap_or_default();
+                let mut with_delegate = vars.clone();
+                with_delegate.insert(
+                    "ansible_delegated_vars".into(),
+                    json!({ delegate.clone(): {"inventory_hostname": delegate} }),
+                );
+                delegated_vars = with_delegate;
+                &delegated_vars
+            }
+            None => vars,
+        };
         let evaluator = TaskEvaluator {
             templar: self.templar,
             vars,

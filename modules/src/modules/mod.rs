@@ -11,6 +11,7 @@ pub mod lineinfile;
 pub mod meta;
 pub mod pause;
 pub mod ping;
+pub mod rsync;
 pub mod service;
 pub mod set_fact;
 pub mod shell;
