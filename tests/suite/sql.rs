@@ -132,3 +132,54 @@ fn sql_module_end_to_end() {
     let r = task(&pg, "postgresql_ping", "db: postgres", false);
     assert_eq!(r["is_available"], true, "{r}");
 }
+
+#[test]
+fn transactions_named_args_and_scripts() {
+    let pg = Postgres::start();
+    pg.psql("CREATE TABLE accounts (name text PRIMARY KEY, balance int)");
+    // A transaction commits every statement together.
+    let r = task(
+        &pg,
+        "sql",
+        "transaction: true\nquery:\n  - INSERT INTO accounts VALUES ('alice', 10)\n  - INSERT INTO accounts VALUES ('bob', 5)",
+        false,
+    );
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(pg.psql("SELECT count(*) FROM accounts"), "2");
+    // A failing statement inside a transaction leaves nothing of the others behind.
+    let r = task(
+        &pg,
+        "sql",
+        "transaction: true\nquery:\n  - UPDATE accounts SET balance = 0\n  - INSERT INTO accounts VALUES ('alice', 1)",
+        false,
+    );
+    assert!(
+        r["msg"].as_str().unwrap_or_default().contains("23505"),
+        "a unique violation is reported: {r}"
+    );
+    assert_eq!(
+        pg.psql("SELECT sum(balance) FROM accounts"),
+        "15",
+        "the update was rolled back"
+    );
+    // Named arguments are bound, not pasted.
+    let r = task(
+        &pg,
+        "sql",
+        "query: SELECT balance FROM accounts WHERE name = %(who)s\nnamed_args:\n  who: \"bob' OR '1'='1\"",
+        false,
+    );
+    assert_eq!(r["rowcount"], 0, "the quote is data, not SQL: {r}");
+    // A script runs in one session: a variable set by a meta-command is seen by a later statement.
+    let r = task(
+        &pg,
+        "sql",
+        "script: |\n  \\set who alice\n  UPDATE accounts SET balance = balance + 1 WHERE name = :'who';",
+        false,
+    );
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(
+        pg.psql("SELECT balance FROM accounts WHERE name = 'alice'"),
+        "11"
+    );
+}
