@@ -200,7 +200,27 @@ impl Connections {
         {
             target.connect_timeout = timeout;
         }
-        target.proxy_jump = text(&["ansible_ssh_common_args", "ansible_ssh_extra_args"])
+        let ssh_args = [
+            text(&["ansible_ssh_common_args"]),
+            text(&["ansible_ssh_extra_args"]),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        // Ansible hands these to ssh; ply reads the options that matter to its own SSH client.
+        if let Some(file) = ssh_option(&ssh_args, "UserKnownHostsFile") {
+            target.known_hosts_files = file.split_whitespace().map(expand_home).collect();
+        }
+        if self.defaults.host_key_policy.is_none() {
+            if let Some(policy) = ssh_option(&ssh_args, "StrictHostKeyChecking")
+                .and_then(|v| v.parse::<HostKeyPolicy>().ok())
+            {
+                target.host_key_policy = policy;
+            }
+        }
+        target.proxy_jump = Some(ssh_args.clone())
+            .filter(|args| !args.is_empty())
             .and_then(|args| proxy_jump_of(&args))
             .or_else(|| {
                 (!config.proxy_jump.is_empty()).then(|| {
@@ -234,19 +254,34 @@ fn expand_home(path: &str) -> PathBuf {
 /// The jump host of `-J host` or `-o ProxyJump=host` in ansible_ssh_common_args.
 fn proxy_jump_of(args: &str) -> Option<String> {
     let words: Vec<&str> = args.split_whitespace().collect();
+    if let Some(i) = words.iter().position(|w| *w == "-J") {
+        return words.get(i + 1).map(|s| s.to_string());
+    }
+    ssh_option(args, "ProxyJump")
+}
+
+/// The value of `-o Name=value` (or `-oName=value`, `-o Name value`) in ssh arguments, as OpenSSH reads
+/// ansible_ssh_common_args.
+fn ssh_option(args: &str, name: &str) -> Option<String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
     for (i, word) in words.iter().enumerate() {
-        if *word == "-J" {
-            return words.get(i + 1).map(|s| s.to_string());
-        }
         let option = if *word == "-o" {
             words.get(i + 1).copied()
         } else {
             word.strip_prefix("-o")
         };
-        if let Some((key, value)) = option.and_then(|o| o.split_once(['=', ' '])) {
-            if key.eq_ignore_ascii_case("ProxyJump") {
-                return Some(value.trim_matches(['"', '\'']).to_string());
-            }
+        let Some(option) = option.filter(|o| !o.is_empty()) else {
+            continue;
+        };
+        let (key, value) = match option.split_once('=') {
+            Some((key, value)) => (key, value.to_string()),
+            None => (
+                option,
+                words.get(i + 2).map(|s| s.to_string()).unwrap_or_default(),
+            ),
+        };
+        if key.eq_ignore_ascii_case(name) {
+            return Some(value.trim_matches(['"', '\'']).to_string());
         }
     }
     None
@@ -270,5 +305,15 @@ mod tests {
         for (args, expected) in cases {
             assert_eq!(proxy_jump_of(args).as_deref(), expected, "{args}");
         }
+        let args = "-o UserKnownHostsFile=/lab/known_hosts -oStrictHostKeyChecking=accept-new -o Port 2222";
+        assert_eq!(
+            ssh_option(args, "UserKnownHostsFile").as_deref(),
+            Some("/lab/known_hosts")
+        );
+        assert_eq!(
+            ssh_option(args, "stricthostkeychecking").as_deref(),
+            Some("accept-new")
+        );
+        assert_eq!(ssh_option(args, "Port").as_deref(), Some("2222"));
     }
 }
