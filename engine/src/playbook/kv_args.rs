@@ -28,6 +28,8 @@ pub enum KvError {
 }
 
 /// Splits on whitespace outside quotes and outside `{{ }}`/`{% %}`, keeping quotes in the tokens.
+/// A newline outside quotes ends the token before it and is kept at that token's end (as Ansible's
+/// `split_args` does), so a multi-line `shell: |` script keeps its lines.
 fn split_args(text: &str) -> Result<Vec<String>, KvError> {
     let mut tokens = Vec::new();
     let mut current = String::new();
@@ -74,6 +76,11 @@ fn split_args(text: &str) -> Result<Vec<String>, KvError> {
                 } else if c.is_whitespace() && jinja_depth == 0 {
                     if !current.is_empty() {
                         tokens.push(std::mem::take(&mut current));
+                    }
+                    if c == '\n' {
+                        if let Some(last) = tokens.last_mut() {
+                            last.push('\n');
+                        }
                     }
                 } else {
                     current.push(c);
@@ -122,18 +129,30 @@ pub fn parse_kv(text: &str, free_form: bool) -> Result<VarMap, KvError> {
     let mut args = VarMap::new();
     let mut raw: Vec<String> = Vec::new();
     for token in split_args(text)? {
-        match key_value(&token) {
+        match key_value(token.trim_end_matches('\n')) {
             Some((key, value)) if !free_form || FREE_FORM_PARAMS.contains(&key) => {
                 args.insert(key.to_string(), Value::String(unquote(value)));
             }
             _ if free_form => raw.push(token),
-            _ => return Err(KvError::NotKeyValue(token)),
+            _ => return Err(KvError::NotKeyValue(token.trim_end().to_string())),
         }
     }
     if free_form && !raw.is_empty() {
-        args.insert("_raw_params".into(), Value::String(raw.join(" ")));
+        args.insert("_raw_params".into(), Value::String(join_args(&raw)));
     }
     Ok(args)
+}
+
+/// Joins free-form tokens with one space, or with nothing after a token that ends a line.
+fn join_args(tokens: &[String]) -> String {
+    let mut joined = String::new();
+    for token in tokens {
+        if !joined.is_empty() && !joined.ends_with('\n') {
+            joined.push(' ');
+        }
+        joined.push_str(token);
+    }
+    joined.trim_end_matches('\n').to_string()
 }
 
 #[cfg(test)]
@@ -168,6 +187,11 @@ mod tests {
                 "echo a=b 'c d'",
                 true,
                 json!({"_raw_params": "echo a=b 'c d'"}),
+            ),
+            (
+                "set -e\nif true; then\n    echo  'a\nb'\nfi\n\necho done chdir=/\n",
+                true,
+                json!({"chdir": "/", "_raw_params": "set -e\nif true; then\necho 'a\nb'\nfi\n\necho done"}),
             ),
             ("", false, json!({})),
         ];

@@ -27,6 +27,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
             items(&a)?.into_iter().filter(|x| b.contains(x)).collect(),
         )))
     });
+    env.add_filter("extract", extract);
+    env.add_filter("product", product);
     env.add_filter(
         "symmetric_difference",
         |a: Value, b: Value| -> Result<Value, Error> {
@@ -36,6 +38,46 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(Value::from(unique_exact(out)))
         },
     );
+}
+
+/// `key | extract(container, morekeys)`: `container[key]`, then each of `morekeys` in turn (Ansible's
+/// `map('extract', hostvars, 'ansible_host')` idiom). A missing key gives undefined, as `[]` does.
+fn extract(key: Value, container: Value, morekeys: Option<Value>) -> Result<Value, Error> {
+    let mut value = container.get_item(&key)?;
+    let more = match morekeys {
+        None => Vec::new(),
+        Some(keys) if keys.kind() == ValueKind::Seq => items(&keys)?,
+        Some(key) => vec![key],
+    };
+    for key in more {
+        if value.is_undefined() {
+            break;
+        }
+        value = value.get_item(&key)?;
+    }
+    Ok(value)
+}
+
+/// `a | product(b, c...)`: the cartesian product as lists (Python's itertools.product).
+fn product(first: Value, rest: Rest<Value>) -> Result<Value, Error> {
+    let mut rows: Vec<Vec<Value>> = vec![Vec::new()];
+    let mut lists = vec![items(&first)?];
+    for other in rest.iter() {
+        lists.push(items(other)?);
+    }
+    for list in lists {
+        rows = rows
+            .into_iter()
+            .flat_map(|row| {
+                list.iter().map(move |item| {
+                    let mut next = row.clone();
+                    next.push(item.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    Ok(Value::from(rows.into_iter().map(Value::from).collect::<Vec<_>>()))
 }
 
 fn items(value: &Value) -> Result<Vec<Value>, Error> {

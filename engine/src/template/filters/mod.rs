@@ -58,6 +58,8 @@ pub(crate) const NAMES: &[&str] = &[
     "regex_findall",
     "regex_escape",
     "zip_longest",
+    "extract",
+    "product",
     "log",
     "pow",
     "root",
