@@ -13,6 +13,7 @@ pub mod location;
 pub mod output;
 pub mod playbook;
 pub mod pyjson;
+pub mod pyliteral;
 pub mod suggest;
 pub mod template;
 pub mod vars;

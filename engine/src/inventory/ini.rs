@@ -4,7 +4,7 @@
 use super::address::parse_address;
 use super::data::Data;
 use super::host_range;
-use super::py_literal::ini_value;
+use crate::pyliteral::ini_value;
 use super::shlex;
 use crate::error::{Error, Result};
 use crate::location::Location;

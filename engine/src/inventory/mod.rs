@@ -12,14 +12,13 @@ mod host_range;
 mod ini;
 mod listing;
 mod pattern;
-mod py_literal;
 mod shlex;
 mod vars_dirs;
 mod yaml_source;
 
 pub use listing::{to_python_json, INTERNAL_STATIC_VARS};
 pub use pattern::{split_host_pattern, PatternMatch};
-pub use py_literal::ini_value;
+pub use crate::pyliteral::ini_value;
 
 use crate::error::{Error, Result};
 use crate::location::Location;

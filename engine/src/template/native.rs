@@ -72,7 +72,19 @@ pub(crate) fn eval_string(core: &Core, s: &str, ctx: Value) -> Result<Value, Err
             return eval_expression(core, expr, ctx);
         }
     }
-    core.env.render_str(s, ctx).map(Value::from)
+    core.env.render_str(s, ctx).map(|text| literal_or_text(&text))
+}
+
+/// ansible-core's `ansible_eval_concat`: a template of several parts renders as text, and text that
+/// starts like a list or a dict, or is `True`/`False`, becomes that value when it parses as a Python
+/// literal (`{% for %}...{{ rows }}` builds a list this way); anything else stays text.
+fn literal_or_text(text: &str) -> Value {
+    if text.starts_with(['[', '{']) || text == "True" || text == "False" {
+        if let Some(value) = crate::pyliteral::literal_eval(text) {
+            return super::convert::from_json(&value);
+        }
+    }
+    Value::from(text)
 }
 
 /// Evaluates a bare expression with Ansible's strict undefined: first in the strict

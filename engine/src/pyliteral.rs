@@ -1,4 +1,5 @@
-//! Python's `ast.literal_eval` for INI inventory values: the INI plugin evaluates every `key=value` value as a
+//! Python's `ast.literal_eval`, for INI inventory values and for templated strings that render as a
+//! list or dict (as ansible-core converts them). INI inventories: the INI plugin evaluates every `key=value` value as a
 //! Python literal and keeps the raw string when that fails. So `2222` is an int, `True` a bool, `'03'` the
 //! string "03", `[1, 2]` a list, while `03`, `FALSE`, `yes` and `a b` stay strings.
 
