@@ -257,11 +257,15 @@ impl<'a> Run<'a> {
             extra_handlers: Vec::new(),
             abort: false,
         };
-        collect_role_vars(
-            &play.roles,
-            &mut context.role_defaults,
-            &mut context.role_vars,
-        );
+        // Like `roles:`, every import_role exposes its defaults and vars to the whole play (Ansible
+        // 2.7+ reads them at parse time, so even tasks before the import see them).
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            collect_role_vars(
+                section,
+                &mut context.role_defaults,
+                &mut context.role_vars,
+            );
+        }
         for host in &hosts {
             let files = self.load_vars_files(play, playbook, host, &context)?;
             context.vars_files.insert(host.clone(), files);
