@@ -263,3 +263,61 @@ pub trait Connection: Send + Sync {
         Ok(text.split_whitespace().next().map(str::to_string))
     }
 }
+
+/// The "connection" of a module that runs on the controller (debug, assert, set_fact ...): like
+/// Ansible's action plugins these never touch the host, so no connection is opened for them and a
+/// check that fails before any real task never contacts a host. Every host operation is an error.
+pub struct NoHost {
+    host: String,
+}
+
+impl NoHost {
+    pub fn new(host: impl Into<String>) -> Self {
+        NoHost { host: host.into() }
+    }
+
+    fn refuse(&self) -> ConnectionError {
+        ConnectionError::Other(format!(
+            "{}: a controller-side module has no connection to the host",
+            self.host
+        ))
+    }
+}
+
+#[async_trait]
+impl Connection for NoHost {
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    async fn run(&self, _request: &CommandRequest) -> Result<CommandOutput, ConnectionError> {
+        Err(self.refuse())
+    }
+
+    async fn read_file(
+        &self,
+        _path: &str,
+        _become: Option<&Become>,
+    ) -> Result<Option<Vec<u8>>, ConnectionError> {
+        Err(self.refuse())
+    }
+
+    async fn write_file(
+        &self,
+        _path: &str,
+        _content: &[u8],
+        _attributes: &FileAttributes,
+        _become: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        Err(self.refuse())
+    }
+
+    async fn stat(
+        &self,
+        _path: &str,
+        _follow: bool,
+        _become: Option<&Become>,
+    ) -> Result<Option<FileStat>, ConnectionError> {
+        Err(self.refuse())
+    }
+}

@@ -115,6 +115,15 @@ pub async fn execute(module: &str, args: &VarMap, ctx: &ModuleContext<'_>) -> Mo
     }
 }
 
+/// Whether `module` (a canonical short name) runs on the controller only and so needs no connection
+/// (see [`crate::NoHost`]).
+pub fn runs_on_controller(module: &str) -> bool {
+    matches!(
+        module,
+        "debug" | "set_fact" | "assert" | "fail" | "meta" | "pause" | "include_vars"
+    )
+}
+
 /// Whether `execute` can run `module` (a canonical short name).
 pub fn is_implemented(module: &str) -> bool {
     doc(module).is_some()

@@ -18,12 +18,12 @@ mod util;
 pub use args::{validate, ArgDefault, ArgSpec, ArgType, Rules, UnknownArgs, Validated};
 pub use connection::{
     Become, BecomeMethod, CommandOutput, CommandRequest, Connection, ConnectionError,
-    FileAttributes, FileKind, FileStat, Program, Secret,
+    FileAttributes, FileKind, FileStat, NoHost, Program, Secret,
 };
 pub use contract::{
     Evaluator, FactLevel, FileDiff, MetaAction, ModuleContext, ModuleResult, VarMap,
 };
 pub use doc::{render_doc, render_list, ModuleDoc, ReturnDoc, Support};
-pub use driver::{doc, drive, execute, is_implemented, Module, Plan};
+pub use driver::{doc, drive, execute, is_implemented, runs_on_controller, Module, Plan};
 pub use registry::{find, names, ModuleSpec, REGISTRY};
 pub use shell_quote::{command_line, shell_quote};

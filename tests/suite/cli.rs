@@ -238,3 +238,21 @@ fn the_readme_example_predicts_then_converges() {
         "a second run changes nothing"
     );
 }
+
+/// A malformed -e names its keys but never echoes the text: extra vars carry passwords.
+#[test]
+fn bad_extra_vars_do_not_echo_their_values() {
+    for arg in ["db_password=abc s3cret", "user=x db_password=\"s3cret"] {
+        let outcome = Ply::new()
+            .args(["run", "playbooks/hello.yml", "-e", arg])
+            .current_dir(ply_tests::workspace_root())
+            .run()
+            .code(5)
+            .stderr_has("invalid extra vars for ");
+        assert!(
+            !outcome.stderr.contains("s3cret") && !outcome.stdout.contains("s3cret"),
+            "{arg}: {}",
+            outcome.stderr
+        );
+    }
+}

@@ -92,6 +92,8 @@ struct PlayContext<'a> {
     /// Handlers of the play plus those of roles included at run time.
     extra_handlers: Vec<TaskItem>,
     abort: bool,
+    /// The play broke (any_errors_fatal, max_fail_percentage): unlike end_play, it stops the playbook.
+    broken: bool,
 }
 
 /// A whole run: hosts' state across plays, connections, and the reporter.
@@ -168,16 +170,23 @@ impl<'a> Run<'a> {
             if self.interrupted() {
                 break;
             }
-            self.run_play(playbook, play).await?;
+            // Like ansible-playbook: when a play breaks (any_errors_fatal, max_fail_percentage, or a
+            // batch in which every host failed), no later play runs.
+            if self.run_play(playbook, play).await? == PlayEnd::Broken {
+                break;
+            }
         }
         Ok(())
     }
 
-    /// The recap: every host that took part, sorted by name, and the exit code Ansible would give.
+    /// The recap: every host with a counted result, sorted by name (like Ansible, a host that only
+    /// shared a failed run_once task, or matched a play without tasks, is not listed), and the exit
+    /// code Ansible would give.
     pub fn finish(&self) -> (Vec<(String, HostStats)>, u8) {
         let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         let mut stats: Vec<(String, HostStats)> = hosts
             .iter()
+            .filter(|(_, s)| s.stats != HostStats::default())
             .map(|(h, s)| (h.clone(), s.stats.clone()))
             .collect();
         stats.sort_by(|a, b| a.0.cmp(&b.0));
@@ -208,7 +217,7 @@ impl<'a> Run<'a> {
         self.templar_for(Vec::new())
     }
 
-    async fn run_play(&self, playbook: &Playbook, play: &Play) -> Result<()> {
+    async fn run_play(&self, playbook: &Playbook, play: &Play) -> Result<PlayEnd> {
         let templar = self.static_templar();
         let pattern = if crate::template::is_templated(&play.hosts) {
             let mut vars = play.keywords.vars.clone();
@@ -239,7 +248,7 @@ impl<'a> Run<'a> {
                 hosts: Vec::new(),
             });
             self.report(&Event::NoHostsMatched);
-            return Ok(());
+            return Ok(PlayEnd::Completed);
         }
         let mut context = PlayContext {
             play,
@@ -256,15 +265,12 @@ impl<'a> Run<'a> {
             role_vars: VarMap::new(),
             extra_handlers: Vec::new(),
             abort: false,
+            broken: false,
         };
         // Like `roles:`, every import_role exposes its defaults and vars to the whole play (Ansible
         // 2.7+ reads them at parse time, so even tasks before the import see them).
         for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-            collect_role_vars(
-                section,
-                &mut context.role_defaults,
-                &mut context.role_vars,
-            );
+            collect_role_vars(section, &mut context.role_defaults, &mut context.role_vars);
         }
         for host in &hosts {
             let files = self.load_vars_files(play, playbook, host, &context)?;
@@ -275,6 +281,7 @@ impl<'a> Run<'a> {
             ..Inherited::default()
         }
         .with_keywords(&play.keywords);
+        let mut end = PlayEnd::Completed;
         for batch in serial_batches(&hosts, &play.serial) {
             if self.interrupted() || context.abort {
                 break;
@@ -311,7 +318,22 @@ impl<'a> Run<'a> {
                 }
                 self.flush_handlers(&batch, &root, &mut context).await;
             }
+            if context.broken {
+                // Ansible counts every host of the batch as failed: none of them runs a later play.
+                for host in &batch {
+                    self.with_host(host, |h| h.failed = true);
+                }
+            }
+            let lost = batch
+                .iter()
+                .filter(|h| self.with_host(h, |state| state.failed || state.unreachable))
+                .count();
+            if context.broken || lost == batch.len() {
+                end = PlayEnd::Broken;
+                break;
+            }
             if self.max_fail_exceeded(play, &batch, &BTreeSet::new()) {
+                end = PlayEnd::Broken;
                 break;
             }
         }
@@ -319,7 +341,7 @@ impl<'a> Run<'a> {
         for host in &hosts {
             self.with_host(host, |h| h.ended = false);
         }
-        Ok(())
+        Ok(end)
     }
 
     fn gather_facts(&self, play: &Play, _root: &Inherited) -> bool {
@@ -799,21 +821,27 @@ impl<'a> Run<'a> {
             }
         }
         if run_once && !is_meta {
-            // A run_once result counts for every host of the batch: registered vars and facts included.
+            // A run_once result counts for every host of the batch: registered vars and facts included,
+            // and so does a failure (Ansible fails every host, though the recap counts one failure).
             if let Some((_, outcome)) = outcomes.first() {
                 for host in hosts.iter().skip(1) {
                     self.apply_vars(host, task, outcome);
                 }
             }
+            if !failed.is_empty() {
+                failed.extend(hosts.iter().cloned());
+            }
         }
         if any_errors_fatal && !failed.is_empty() && !scope.rescuable {
             context.abort = true;
+            context.broken = true;
         }
         if !failed.is_empty()
             && !scope.rescuable
             && self.max_fail_exceeded(context.play, &context.batch, &failed)
         {
             context.abort = true;
+            context.broken = true;
         }
         if context.abort && !is_meta {
             self.report(&Event::NoMoreHosts);
@@ -1271,6 +1299,13 @@ fn search_path(role: Option<&Role>, playbook: &Playbook) -> Vec<PathBuf> {
     let dir = playbook.dir();
     path.push(std::fs::canonicalize(&dir).unwrap_or(dir));
     path
+}
+
+/// How a play ended: `Broken` stops the playbook.
+#[derive(Debug, PartialEq, Eq)]
+enum PlayEnd {
+    Completed,
+    Broken,
 }
 
 fn collect_role_vars(items: &[TaskItem], defaults: &mut VarMap, vars: &mut VarMap) {

@@ -381,6 +381,9 @@ impl TaskRun<'_> {
             Err(error) => return failed_attempt(format!("{error}")),
         };
         let connection = match self.delegate_host(vars) {
+            Ok(host) if modules::runs_on_controller(self.task.action.module) => {
+                Ok(Arc::new(modules::NoHost::new(host)) as Arc<dyn Connection>)
+            }
             Ok(host) => (self.connection_for)(host).await,
             Err(message) => return failed_attempt(message),
         };

@@ -4,10 +4,10 @@
 use super::address::parse_address;
 use super::data::Data;
 use super::host_range;
-use crate::pyliteral::ini_value;
 use super::shlex;
 use crate::error::{Error, Result};
 use crate::location::Location;
+use crate::pyliteral::ini_value;
 use indexmap::IndexMap;
 use std::path::Path;
 

@@ -16,9 +16,9 @@ mod shlex;
 mod vars_dirs;
 mod yaml_source;
 
+pub use crate::pyliteral::ini_value;
 pub use listing::{to_python_json, INTERNAL_STATIC_VARS};
 pub use pattern::{split_host_pattern, PatternMatch};
-pub use crate::pyliteral::ini_value;
 
 use crate::error::{Error, Result};
 use crate::location::Location;

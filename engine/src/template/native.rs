@@ -72,7 +72,9 @@ pub(crate) fn eval_string(core: &Core, s: &str, ctx: Value) -> Result<Value, Err
             return eval_expression(core, expr, ctx);
         }
     }
-    core.env.render_str(s, ctx).map(|text| literal_or_text(&text))
+    core.env
+        .render_str(s, ctx)
+        .map(|text| literal_or_text(&text))
 }
 
 /// ansible-core's `ansible_eval_concat`: a template of several parts renders as text, and text that

@@ -23,9 +23,24 @@ pub fn parse_extra_vars(arg: &str) -> Result<VarMap> {
         ))
         .with_hint(format!("write -e @{arg}")));
     }
-    crate::playbook::parse_kv(arg, false).map_err(|e| {
-        Error::options(format!("invalid extra vars '{arg}': {e}"))
-            .with_hint("write -e key=value, -e '{\"key\": 1}' or -e @file.yml")
+    // The message names the keys but never shows the text: extra vars often carry passwords.
+    crate::playbook::parse_kv(arg, false).map_err(|_| {
+        let keys: Vec<&str> = arg
+            .split_whitespace()
+            .filter_map(|word| word.split_once('=').map(|(key, _)| key))
+            .filter(|key| !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        Error::options(format!(
+            "invalid extra vars{}: expected key=value pairs (the values are not shown)",
+            if keys.is_empty() {
+                String::new()
+            } else {
+                format!(" for {}", keys.join(", "))
+            }
+        ))
+        .with_hint(
+            "quote a value with spaces (-e 'key=\"a b\"'), or write -e '{\"key\": \"a b\"}' or -e @file.yml",
+        )
     })
 }
 

@@ -77,7 +77,9 @@ fn product(first: Value, rest: Rest<Value>) -> Result<Value, Error> {
             })
             .collect();
     }
-    Ok(Value::from(rows.into_iter().map(Value::from).collect::<Vec<_>>()))
+    Ok(Value::from(
+        rows.into_iter().map(Value::from).collect::<Vec<_>>(),
+    ))
 }
 
 fn items(value: &Value) -> Result<Vec<Value>, Error> {

@@ -1,0 +1,203 @@
+//! The container lab (tests/lab/lab) from Rust: Debian hosts with sshd and PostgreSQL in Docker, one
+//! lab per name so several run side by side, removed when the `Lab` is dropped.
+
+use crate::{tests_dir, workspace_root, Ply};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A running lab: hosts `ply-NAME-1..N` (the first is the inventory's primary).
+pub struct Lab {
+    pub name: String,
+    pub suite: String,
+    /// (inventory name, address) in inventory order.
+    pub hosts: Vec<(String, String)>,
+    pub inventory: PathBuf,
+}
+
+fn lab_command(name: &str) -> Command {
+    let mut command = Command::new("bash");
+    command
+        .arg(tests_dir().join("lab/lab"))
+        .env("PLY_LAB_NAME", name)
+        .current_dir(workspace_root());
+    command
+}
+
+fn checked(mut command: Command, what: &str) -> Output {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+impl Lab {
+    /// Starts `count` hosts of `suite` (bullseye, bookworm, trixie) under `name`, building the image
+    /// the first time. Fails (never skips) when Docker or debootstrap is missing: .ci/run installs them.
+    pub fn up(name: &str, suite: &str, count: usize) -> Lab {
+        let mut command = lab_command(name);
+        command.args(["up", &count.to_string(), suite]);
+        let output = checked(command, &format!("lab up {count} {suite} ({name})"));
+        let hosts = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| {
+                let (host, address) = line.split_once(' ')?;
+                Some((host.to_string(), address.trim().to_string()))
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(hosts.len(), count, "lab up printed {hosts:?}");
+        Lab {
+            name: name.to_string(),
+            suite: suite.to_string(),
+            hosts,
+            inventory: workspace_root().join(format!("inventories/{name}/hosts.ini")),
+        }
+    }
+
+    pub fn host(&self, index: usize) -> &str {
+        &self.hosts[index].0
+    }
+
+    fn address(&self, host: &str) -> &str {
+        &self
+            .hosts
+            .iter()
+            .find(|(name, _)| name == host)
+            .unwrap_or_else(|| panic!("{host} is not in lab {}", self.name))
+            .1
+    }
+
+    /// `ply run playbooks/PLAYBOOK -i <lab inventory> ARGS...`.
+    pub fn ply(&self, playbook: &str, args: &[&str]) -> crate::Outcome {
+        Ply::new()
+            .args(["run", &format!("playbooks/{playbook}"), "-i"])
+            .arg(self.inventory.to_string_lossy())
+            .args(args)
+            .current_dir(workspace_root())
+            .run()
+    }
+
+    /// Runs `script` with sh as root on `host`.
+    pub fn sh(&self, host: &str, script: &str) -> Output {
+        let shared = tests_dir().join("lab/.state");
+        Command::new("ssh")
+            .arg("-i")
+            .arg(shared.join("id_ed25519"))
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                shared.join(&self.name).join("known_hosts").display()
+            ))
+            .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
+            .arg(format!("root@{}", self.address(host)))
+            .arg(script)
+            .output()
+            .expect("ssh runs")
+    }
+
+    /// `sh` that must succeed; its stdout.
+    pub fn sh_ok(&self, host: &str, script: &str) -> String {
+        let output = self.sh(host, script);
+        assert!(
+            output.status.success(),
+            "{host}: `{script}` failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Runs SQL with psql as postgres on `host` (unaligned, tuples only).
+    pub fn psql(&self, host: &str, sql: &str) -> Output {
+        let quoted = sql.replace('\'', "'\\''");
+        self.sh(
+            host,
+            &format!("cd / && runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -c '{quoted}'"),
+        )
+    }
+
+    /// `psql` that must succeed; its trimmed output.
+    pub fn query(&self, host: &str, sql: &str) -> String {
+        let output = self.psql(host, sql);
+        assert!(
+            output.status.success(),
+            "{host}: {sql} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Polls `sql` on `host` until it prints `expected` or `timeout` passes; the time it took.
+    pub fn wait_for_query(
+        &self,
+        host: &str,
+        sql: &str,
+        expected: &str,
+        timeout: Duration,
+    ) -> Duration {
+        let start = Instant::now();
+        loop {
+            let output = self.psql(host, sql);
+            let got = String::from_utf8_lossy(&output.stdout).trim().to_string();
+            if output.status.success() && got == expected {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{host}: `{sql}` printed {got:?} (stderr {}), not {expected:?}, for {timeout:?}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `docker stop` / `docker start` one host (sshd and PostgreSQL go down and come back).
+    pub fn docker(&self, verb: &str, host: &str) {
+        let mut command = Command::new("docker");
+        command.args([verb, host]);
+        checked(command, &format!("docker {verb} {host}"));
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if std::env::var_os("PLY_LAB_KEEP").is_some() {
+            return;
+        }
+        let _ = lab_command(&self.name).arg("down").output();
+    }
+}
+
+/// The per-host counts of a run's PLAY RECAP: host → (ok, changed, unreachable, failed).
+pub fn recap(stdout: &str) -> Vec<(String, [u32; 4])> {
+    let Some(start) = stdout.rfind("PLAY RECAP") else {
+        return Vec::new();
+    };
+    stdout[start..]
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (host, counts) = line.split_once(':')?;
+            let count = |key: &str| -> u32 {
+                counts
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+                    .unwrap_or(0)
+            };
+            Some((
+                host.trim().to_string(),
+                [
+                    count("ok"),
+                    count("changed"),
+                    count("unreachable"),
+                    count("failed"),
+                ],
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,455 @@
+//! End to end: the bundled replication playbooks against real Debian hosts in the container lab
+//! (tests/lab/lab), for each Debian release and the PostgreSQL it ships: bullseye 13, bookworm 15,
+//! trixie 17. Every check is made on the hosts themselves (psql, files, pg_stat_*), not on ply's output.
+
+use ply_tests::lab::{recap, Lab};
+use ply_tests::{workspace_root, Ply};
+use std::time::{Duration, Instant};
+
+/// Contains the characters .pgpass and conninfo quoting must survive; must never be printed.
+const PASSWORD: &str = "Rep:l1c\\a-ti0n s3cret";
+
+/// As JSON: a `key=value` extra var cannot hold the space.
+fn password_arg() -> String {
+    serde_json::json!({ "replication_password": PASSWORD }).to_string()
+}
+
+fn assert_no_secret(outcome: &ply_tests::Outcome) {
+    for (stream, text) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("Rep:l1c"),
+            "the replication password appears in the {stream} of {}",
+            outcome.invocation
+        );
+    }
+}
+
+/// Runs a playbook with the password; checks the exit code and that the password was not printed.
+fn play(lab: &Lab, playbook: &str, extra: &[&str], code: i32) -> ply_tests::Outcome {
+    let password = password_arg();
+    let mut args = vec!["-e", password.as_str()];
+    args.extend_from_slice(extra);
+    let outcome = lab.ply(playbook, &args);
+    assert_no_secret(&outcome);
+    outcome.code(code)
+}
+
+fn assert_changed_nothing(outcome: &ply_tests::Outcome, lab: &Lab) {
+    let counts = recap(&outcome.stdout);
+    assert_eq!(counts.len(), lab.hosts.len(), "{}", outcome.stdout);
+    for (host, [_, changed, unreachable, failed]) in &counts {
+        assert_eq!(
+            (changed, unreachable, failed),
+            (&0, &0, &0),
+            "{host} in {}:\n{}",
+            outcome.invocation,
+            outcome.stdout
+        );
+    }
+}
+
+/// What a --check run must leave exactly as it was: configuration contents, the files ply manages,
+/// the data directory's entries, the running postmaster (its pid) and the cluster's identity.
+fn host_state(lab: &Lab, host: &str) -> String {
+    lab.sh_ok(
+        host,
+        "cd / && find /etc/postgresql /usr/local/bin /var/lib/postgresql -maxdepth 3 | sort && \
+         find /etc/postgresql /var/lib/postgresql/.pgpass /var/lib/postgresql/.ssh -type f 2>/dev/null \
+           | sort | xargs -r sha256sum && \
+         for d in /var/lib/postgresql/*/main; do ls -a \"$d\"; head -n 1 \"$d/postmaster.pid\"; done && \
+         pg_lsclusters -h",
+    )
+}
+
+fn wal_archive_has(lab: &Lab, host: &str, segment: &str, timeout: Duration) {
+    let start = Instant::now();
+    let path = format!("/var/lib/postgresql/wal_archive/{segment}");
+    while lab.sh(host, &format!("test -f {path}")).status.code() != Some(0) {
+        assert!(
+            start.elapsed() < timeout,
+            "{host}: {path} not archived within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Inserts a fresh token on `primary`; waits until every one of `standbys` has it (10 s at most).
+fn row_reaches(lab: &Lab, primary: &str, standbys: &[&str], token: &str) {
+    lab.query(
+        primary,
+        &format!(
+            "CREATE TABLE IF NOT EXISTS repl_check(id bigserial PRIMARY KEY, token text, at timestamptz DEFAULT now()); \
+             INSERT INTO repl_check(token) VALUES ('{token}')"
+        ),
+    );
+    for standby in standbys {
+        let took = lab.wait_for_query(
+            standby,
+            &format!("SELECT count(*) FROM repl_check WHERE token = '{token}'"),
+            "1",
+            Duration::from_secs(10),
+        );
+        eprintln!("{}: row {token} on {standby} after {took:?}", lab.suite);
+    }
+}
+
+fn standby_is_read_only(lab: &Lab, standby: &str) {
+    let output = lab.psql(
+        standby,
+        "INSERT INTO repl_check(token) VALUES ('on-standby')",
+    );
+    assert!(!output.status.success(), "{standby} accepted a write");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("read-only transaction"),
+        "{standby}: {stderr}"
+    );
+}
+
+fn streaming_standbys(lab: &Lab, primary: &str, count: usize) {
+    lab.wait_for_query(
+        primary,
+        "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
+        &count.to_string(),
+        Duration::from_secs(30),
+    );
+}
+
+/// The whole life of a cluster: --check on fresh hosts, setup, the acceptance checks, idempotence,
+/// failover, rejoin, and convergence afterwards.
+fn lifecycle(name: &str, suite: &str, major: &str) {
+    let lab = Lab::up(name, suite, 3);
+    let (p, s1, s2) = (lab.host(0), lab.host(1), lab.host(2));
+
+    // --check on fresh hosts: exit 0, predicts changes everywhere, changes nothing.
+    let before: Vec<String> = lab.hosts.iter().map(|(h, _)| host_state(&lab, h)).collect();
+    let check = play(&lab, "replication.yml", &["--check", "--diff"], 0);
+    for (host, [_, changed, unreachable, failed]) in recap(&check.stdout) {
+        assert!(
+            changed > 0 && unreachable == 0 && failed == 0,
+            "{host}: {}",
+            check.stdout
+        );
+    }
+    let after: Vec<String> = lab.hosts.iter().map(|(h, _)| host_state(&lab, h)).collect();
+    assert_eq!(before, after, "--check changed a host");
+
+    let start = Instant::now();
+    let setup = play(&lab, "replication.yml", &[], 0);
+    eprintln!(
+        "{suite}: replication.yml on 3 hosts took {:?}",
+        start.elapsed()
+    );
+    for (host, [_, changed, ..]) in recap(&setup.stdout) {
+        assert!(changed > 0, "{host} did not change: {}", setup.stdout);
+    }
+    assert_eq!(lab.query(p, "SHOW server_version_num")[..2], *major);
+
+    // streaming, rows flow, standbys are read-only, WAL reaches the archive on the standbys
+    streaming_standbys(&lab, p, 2);
+    for standby in [s1, s2] {
+        assert_eq!(
+            lab.query(
+                standby,
+                "SELECT pg_is_in_recovery(), status FROM pg_stat_wal_receiver"
+            ),
+            "t|streaming"
+        );
+        assert_eq!(
+            lab.query(
+                standby,
+                "SELECT sourcefile FROM pg_settings WHERE name = 'primary_conninfo'"
+            ),
+            format!("/etc/postgresql/{major}/main/conf.d/50-standby.conf")
+        );
+    }
+    assert_eq!(
+        lab.query(p, "SELECT system_identifier FROM pg_control_system()"),
+        lab.query(s1, "SELECT system_identifier FROM pg_control_system()")
+    );
+    row_reaches(&lab, p, &[s1, s2], "first");
+    standby_is_read_only(&lab, s1);
+    let segment = lab.query(p, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    lab.query(p, "SELECT pg_switch_wal()");
+    for standby in [s1, s2] {
+        wal_archive_has(&lab, standby, &segment, Duration::from_secs(30));
+    }
+    assert_eq!(
+        lab.query(p, "SELECT failed_count FROM pg_stat_archiver"),
+        "0"
+    );
+
+    // idempotence, and --check on the converged cluster
+    assert_changed_nothing(&play(&lab, "replication.yml", &[], 0), &lab);
+    assert_changed_nothing(
+        &play(&lab, "replication.yml", &["--check", "--diff"], 0),
+        &lab,
+    );
+    assert_eq!(
+        lab.query(p, "SELECT count(*) FROM pg_replication_slots"),
+        "2"
+    );
+
+    let status = play(&lab, "status.yml", &[], 0);
+    assert!(
+        status.stdout.lines().any(|l| l.contains(&format!("\"{p} "))
+            && l.contains("primary")
+            && l.contains("2 streaming")),
+        "{}",
+        status.stdout
+    );
+
+    // failover: the most advanced standby is promoted, the old primary fenced
+    let failover = play(&lab, "failover.yml", &[], 0);
+    let new_primary = [s1, s2]
+        .into_iter()
+        .find(|h| failover.stdout.contains(&format!("new primary: {h}")))
+        .unwrap_or_else(|| panic!("no new primary named: {}", failover.stdout));
+    let other = if new_primary == s1 { s2 } else { s1 };
+    assert_eq!(lab.query(new_primary, "SELECT pg_is_in_recovery()"), "f");
+    assert_eq!(
+        lab.sh(p, &format!("pg_ctlcluster {major} main status"))
+            .status
+            .code(),
+        Some(3),
+        "the old primary still runs"
+    );
+    assert!(lab
+        .sh_ok(p, &format!("cat /etc/postgresql/{major}/main/start.conf"))
+        .lines()
+        .any(|l| l.trim() == "manual"));
+    row_reaches(&lab, new_primary, &[other], "after-failover");
+    let status = play(&lab, "status.yml", &[], 0);
+    assert!(
+        status
+            .stdout
+            .lines()
+            .any(|l| l.contains(&format!("\"{new_primary} ")) && l.contains("primary  2 ")),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status
+            .stdout
+            .lines()
+            .any(|l| l.contains(&format!("\"{p} ")) && l.contains("down")),
+        "{}",
+        status.stdout
+    );
+
+    // rejoin: the old primary is rewound and follows the new one, with the rows written since
+    play(&lab, "rejoin.yml", &[], 0);
+    let new_address = &lab
+        .hosts
+        .iter()
+        .find(|(h, _)| h == new_primary)
+        .expect("in lab")
+        .1;
+    assert_eq!(
+        lab.query(
+            p,
+            "SELECT pg_is_in_recovery(), status, sender_host FROM pg_stat_wal_receiver"
+        ),
+        format!("t|streaming|{new_address}")
+    );
+    assert_eq!(
+        lab.query(
+            p,
+            "SELECT count(*) FROM repl_check WHERE token = 'after-failover'"
+        ),
+        "1"
+    );
+    row_reaches(&lab, new_primary, &[p, other], "after-rejoin");
+    streaming_standbys(&lab, new_primary, 2);
+    assert_changed_nothing(&play(&lab, "replication.yml", &[], 0), &lab);
+    let status = play(&lab, "status.yml", &[], 0);
+    for host in [p, other] {
+        assert!(
+            status
+                .stdout
+                .lines()
+                .any(|l| l.contains(&format!("\"{host} "))
+                    && l.contains(&format!("streaming from {new_address}"))),
+            "{}",
+            status.stdout
+        );
+    }
+}
+
+/// The non-default modes together: the seed's rsync base backup (pg_backup_start/stop in one
+/// session) and config_mode lineinfile, which keeps Debian's own files.
+fn rsync_and_lineinfile(name: &str, suite: &str, major: &str) {
+    let lab = Lab::up(name, suite, 2);
+    let (p, s) = (lab.host(0), lab.host(1));
+    let modes = [
+        "-e",
+        "base_backup_method=rsync",
+        "-e",
+        "config_mode=lineinfile",
+    ];
+    play(&lab, "replication.yml", &modes, 0);
+    streaming_standbys(&lab, p, 1);
+    row_reaches(&lab, p, &[s], "rsync");
+    standby_is_read_only(&lab, s);
+    let log = lab.sh_ok(
+        s,
+        &format!("cat /var/log/postgresql/postgresql-{major}-main.log"),
+    );
+    assert!(
+        log.contains("starting backup recovery with redo LSN") || log.contains("redo starts at"),
+        "{log}"
+    );
+    for host in [p, s] {
+        let conf = lab.sh_ok(
+            host,
+            &format!("cat /etc/postgresql/{major}/main/postgresql.conf"),
+        );
+        for kept in [
+            "include_dir = 'conf.d'",
+            "data_directory = ",
+            "wal_log_hints = on",
+        ] {
+            assert!(conf.contains(kept), "{host}: postgresql.conf lacks {kept}");
+        }
+        let hba = lab.sh_ok(
+            host,
+            &format!("cat /etc/postgresql/{major}/main/pg_hba.conf"),
+        );
+        assert!(hba.contains("local   all             postgres"), "{hba}");
+    }
+    assert_changed_nothing(&play(&lab, "replication.yml", &modes, 0), &lab);
+    let mut check = modes.to_vec();
+    check.push("--check");
+    assert_changed_nothing(&play(&lab, "replication.yml", &check, 0), &lab);
+}
+
+#[test]
+fn bullseye_postgresql_13_lifecycle() {
+    lifecycle("life13", "bullseye", "13");
+}
+
+#[test]
+fn bookworm_postgresql_15_lifecycle() {
+    lifecycle("life15", "bookworm", "15");
+}
+
+#[test]
+fn trixie_postgresql_17_lifecycle() {
+    lifecycle("life17", "trixie", "17");
+}
+
+#[test]
+fn bullseye_postgresql_13_rsync_and_lineinfile() {
+    rsync_and_lineinfile("modes13", "bullseye", "13");
+}
+
+#[test]
+fn bookworm_postgresql_15_rsync_and_lineinfile() {
+    rsync_and_lineinfile("modes15", "bookworm", "15");
+}
+
+#[test]
+fn trixie_postgresql_17_rsync_and_lineinfile() {
+    rsync_and_lineinfile("modes17", "trixie", "17");
+}
+
+/// A standby that is down: the primary and the other standby are still set up, the run exits 4,
+/// and a run after the host is back converges.
+#[test]
+fn unreachable_standby_then_converges() {
+    let lab = Lab::up("down15", "bookworm", 3);
+    let (p, s1, s2) = (lab.host(0), lab.host(1), lab.host(2));
+    lab.docker("stop", s2);
+    let first = play(&lab, "replication.yml", &[], 4);
+    let counts = recap(&first.stdout);
+    let unreachable = |host: &str| {
+        counts
+            .iter()
+            .find(|(h, _)| h == host)
+            .map(|(_, c)| c[2])
+            .unwrap_or_else(|| panic!("{host} not in the recap: {}", first.stdout))
+    };
+    assert_eq!(
+        (unreachable(p), unreachable(s1), unreachable(s2)),
+        (0, 0, 1),
+        "{}",
+        first.stdout
+    );
+    streaming_standbys(&lab, p, 1);
+    row_reaches(&lab, p, &[s1], "one-down");
+
+    lab.docker("start", s2);
+    let start = Instant::now();
+    while !lab.sh(s2, "true").status.success() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{s2} ssh is not back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    play(&lab, "replication.yml", &[], 0);
+    streaming_standbys(&lab, p, 2);
+    row_reaches(&lab, p, &[s1, s2], "both-up");
+    assert_changed_nothing(&play(&lab, "replication.yml", &[], 0), &lab);
+}
+
+/// Bad inventories and variables stop the run before any host is contacted: the hosts here are
+/// TEST-NET addresses that cannot answer, so any connection attempt would show as UNREACHABLE.
+#[test]
+fn bad_input_stops_before_any_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: &[(&str, &str, bool, &str)] = &[
+        (
+            "no-password",
+            "[primary]\npg1 ansible_host=192.0.2.10\n[standbys]\npg2 ansible_host=192.0.2.11\n",
+            false,
+            "replication_password is required",
+        ),
+        (
+            "no-standby",
+            "[primary]\npg1 ansible_host=192.0.2.10\n[standbys]\n",
+            true,
+            "group 'standbys' must hold one or more hosts",
+        ),
+        (
+            "two-primaries",
+            "[primary]\npg1 ansible_host=192.0.2.10\npg2 ansible_host=192.0.2.11\n[standbys]\npg3 ansible_host=192.0.2.12\n",
+            true,
+            "group 'primary' must hold exactly one host (it holds 2: pg1, pg2)",
+        ),
+        (
+            "bad-method",
+            "[primary]\npg1 ansible_host=192.0.2.10\n[standbys]\npg2 ansible_host=192.0.2.11\n",
+            true,
+            "base_backup_method must be pg_basebackup or rsync (is tar)",
+        ),
+        (
+            "master-slave",
+            "[master]\npg1 ansible_host=192.0.2.10\n[slave]\npg2 ansible_host=192.0.2.11\n",
+            false,
+            "groups 'master'/'slave' are read as 'primary'/'standbys'",
+        ),
+    ];
+    for (name, inventory, with_password, expected) in cases {
+        let path = dir.path().join(format!("{name}.ini"));
+        std::fs::write(&path, inventory).expect("write inventory");
+        let password = password_arg();
+        let mut ply = Ply::new()
+            .args(["run", "playbooks/replication.yml", "-i"])
+            .arg(path.to_string_lossy())
+            .current_dir(workspace_root());
+        if *with_password {
+            ply = ply.args(["-e", &password]);
+        }
+        if *name == "bad-method" {
+            ply = ply.args(["-e", "base_backup_method=tar"]);
+        }
+        let outcome = ply.run().code(2).stdout_has(expected);
+        assert_no_secret(&outcome);
+        assert!(
+            !outcome.stdout.contains("UNREACHABLE") && !outcome.stdout.contains("Set up streaming"),
+            "{name}: a host was contacted:\n{}",
+            outcome.stdout
+        );
+    }
+}
