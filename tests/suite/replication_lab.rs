@@ -34,6 +34,21 @@ fn play(lab: &Lab, playbook: &str, extra: &[&str], code: i32) -> ply_tests::Outc
     outcome.code(code)
 }
 
+/// "TASK name :: host" for every changed result, in order.
+fn changed_tasks(stdout: &str) -> Vec<String> {
+    let mut task = "";
+    let mut changed = Vec::new();
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix("TASK [") {
+            task = rest.split("] ").next().unwrap_or(rest);
+        } else if let Some(rest) = line.strip_prefix("changed: [") {
+            let host = rest.split(']').next().unwrap_or(rest);
+            changed.push(format!("{task} :: {host}"));
+        }
+    }
+    changed
+}
+
 fn assert_changed_nothing(outcome: &ply_tests::Outcome, lab: &Lab) {
     let counts = recap(&outcome.stdout);
     assert_eq!(counts.len(), lab.hosts.len(), "{}", outcome.stdout);
@@ -143,6 +158,8 @@ fn lifecycle(name: &str, suite: &str, major: &str) {
     for (host, [_, changed, ..]) in recap(&setup.stdout) {
         assert!(changed > 0, "{host} did not change: {}", setup.stdout);
     }
+    // --check predicted exactly the changes the real run made
+    assert_eq!(changed_tasks(&check.stdout), changed_tasks(&setup.stdout));
     assert_eq!(lab.query(p, "SHOW server_version_num")[..2], *major);
 
     // streaming, rows flow, standbys are read-only, WAL reaches the archive on the standbys
