@@ -470,3 +470,36 @@ fn bad_input_stops_before_any_change() {
         );
     }
 }
+
+/// rejoin.yml when pg_rewind cannot work (the former primary's WAL since the fork is gone): it says
+/// so and clones the former primary afresh instead, which then follows the new primary.
+#[test]
+fn rejoin_falls_back_to_a_fresh_clone() {
+    let lab = Lab::up("clone15", "bookworm", 2);
+    let (p, s) = (lab.host(0), lab.host(1));
+    play(&lab, "replication.yml", &[], 0);
+    row_reaches(&lab, p, &[s], "before");
+    let failover = play(&lab, "failover.yml", &[], 0);
+    assert!(
+        failover.stdout.contains(&format!("new primary: {s}")),
+        "{}",
+        failover.stdout
+    );
+    lab.sh_ok(p, "rm -f /var/lib/postgresql/15/main/pg_wal/0000*");
+    let rejoin = play(&lab, "rejoin.yml", &[], 0);
+    assert!(
+        rejoin.stdout.contains("pg_rewind failed, cloning instead"),
+        "{}",
+        rejoin.stdout
+    );
+    let s_address = &lab.hosts[1].1;
+    assert_eq!(
+        lab.query(
+            p,
+            "SELECT pg_is_in_recovery(), status, sender_host FROM pg_stat_wal_receiver"
+        ),
+        format!("t|streaming|{s_address}")
+    );
+    row_reaches(&lab, s, &[p], "after-clone");
+    assert_changed_nothing(&play(&lab, "replication.yml", &[], 0), &lab);
+}
