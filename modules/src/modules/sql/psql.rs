@@ -174,6 +174,9 @@ pub async fn run_raw(
     request.stdin = Some(stdin.into_bytes());
     request.become_ = ctx.become_.clone();
     request.env = ctx.environment.clone();
+    // psql (as postgres, via become) cannot enter the login user's home and would say so on stderr
+    // ("could not change directory to "/root""), in every result; it needs no working directory.
+    request.cwd = Some("/".into());
     let output = ctx.host.run(&request).await.map_err(Failure::Connection)?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if output.rc == 127 && stderr.contains("PLY-NO-PSQL") {
