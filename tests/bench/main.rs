@@ -41,12 +41,14 @@ struct Options {
     report: Option<PathBuf>,
     /// Run ansible-core and pyinfra in quick mode too (to check the harness's equivalents quickly).
     compare: bool,
+    /// Full sizes, ply alone (to see what an engine change does without waiting for the others).
+    ply_only: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: ply-bench [--quick | --full] [--reps N] [--only w1,w3] [--debug-build] \
-         [--compare] [--venv DIR] [--report FILE]"
+         [--compare] [--ply-only] [--venv DIR] [--report FILE]"
     );
     std::process::exit(2);
 }
@@ -60,6 +62,7 @@ fn options() -> Options {
         venv: PathBuf::from(tools::DEFAULT_VENV),
         report: None,
         compare: false,
+        ply_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -80,6 +83,7 @@ fn options() -> Options {
             "--venv" => options.venv = args.next().map_or_else(|| usage(), PathBuf::from),
             "--report" => options.report = args.next().map(PathBuf::from),
             "--compare" => options.compare = true,
+            "--ply-only" => options.ply_only = true,
             _ => usage(),
         }
     }
@@ -123,7 +127,8 @@ fn main() {
     // Copies, so rebuilding the workspace while a long run goes on cannot swap the binaries under it.
     let toolbox = Toolbox {
         ply: snapshot(&build(&options, None), cases.path()),
-        venv: (!options.quick || options.compare).then(|| tools::ensure_venv(&options.venv)),
+        venv: (!options.ply_only && (!options.quick || options.compare))
+            .then(|| tools::ensure_venv(&options.venv)),
     };
     let floor_probe = snapshot(&build(&options, Some("ssh_exec_floor")), cases.path());
     let meter = Meter::detect();

@@ -516,7 +516,7 @@ impl<'a> Run<'a> {
         context: &PlayContext<'_>,
         role: Option<&Role>,
     ) -> VarMap {
-        let mut magic = magic_vars(&MagicContext {
+        let magic = magic_vars(&MagicContext {
             inventory: self.inventory,
             host,
             play_name: play.display_name(),
@@ -533,8 +533,15 @@ impl<'a> Run<'a> {
             role,
             omit: crate::template::omit_token(),
         });
-        magic.insert("hostvars".into(), self.hostvars(context));
         magic
+    }
+
+    /// The templar of one task step: `hostvars` is built once here and shared by every host's
+    /// templating calls (see `Templar::with_shared`), instead of copied into each host's variables.
+    fn step_templar(&self, search_path: Vec<PathBuf>, context: &PlayContext<'_>) -> Arc<Templar> {
+        let mut shared = VarMap::new();
+        shared.insert("hostvars".into(), self.hostvars(context));
+        Arc::new(self.templar_for(search_path).with_shared(Arc::new(shared)))
     }
 
     /// `hostvars`: each host's inventory variables, facts and set_facts, as a later task may read them.
@@ -724,7 +731,7 @@ impl<'a> Run<'a> {
         }
         let started = Instant::now();
         let search_path = search_path(task.role.as_deref(), context.playbook);
-        let templar = self.templar_for(search_path.clone());
+        let templar = self.step_templar(search_path.clone(), context);
         let runs = targets.iter().map(|host| {
             let vars = self.task_vars(host, task, scope, context);
             let templar = templar.clone();
@@ -936,7 +943,6 @@ impl<'a> Run<'a> {
             (s.facts.clone(), s.include_vars.clone(), s.set_facts.clone())
         });
         let mut magic = context.magic.get(host).cloned().unwrap_or_default();
-        magic.insert("hostvars".into(), self.hostvars(context));
         if let Some(role) = &task.role {
             magic.insert("role_name".into(), json!(role.name));
             magic.insert(
@@ -1128,7 +1134,7 @@ impl<'a> Run<'a> {
         context: &mut PlayContext<'_>,
     ) -> BTreeSet<String> {
         let search_path = search_path(task.role.as_deref(), context.playbook);
-        let templar = self.templar_for(search_path);
+        let templar = self.step_templar(search_path, context);
         let name = task.display_name();
         self.report(&Event::TaskStart {
             name: name.clone(),

@@ -23,9 +23,9 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    pub(crate) fn new(core: &Arc<Core>, vars: &VarMap) -> Scope {
+    pub(crate) fn new(core: &Arc<Core>, vars: &VarMap, shared: Option<&Arc<VarMap>>) -> Scope {
         Scope {
-            root: LazyVars::new(core.clone(), Arc::new(vars.clone())),
+            root: LazyVars::new(core.clone(), Arc::new(vars.clone()), shared.cloned()),
         }
     }
 
@@ -45,6 +45,9 @@ impl Scope {
 pub(crate) struct LazyVars {
     core: Arc<Core>,
     vars: Arc<VarMap>,
+    /// Variables shared by every host of a task step (`hostvars`), read after `vars`: one copy for all
+    /// hosts instead of one per host and per templating call.
+    shared: Option<Arc<VarMap>>,
     me: Weak<LazyVars>,
     cache: Mutex<HashMap<String, Value>>,
     guard: Guard,
@@ -59,10 +62,15 @@ impl std::fmt::Debug for LazyVars {
 }
 
 impl LazyVars {
-    pub(crate) fn new(core: Arc<Core>, vars: Arc<VarMap>) -> Arc<LazyVars> {
+    pub(crate) fn new(
+        core: Arc<Core>,
+        vars: Arc<VarMap>,
+        shared: Option<Arc<VarMap>>,
+    ) -> Arc<LazyVars> {
         Arc::new_cyclic(|me| LazyVars {
             core,
             vars,
+            shared,
             me: me.clone(),
             cache: Mutex::new(HashMap::new()),
             guard: Guard::default(),
@@ -73,7 +81,16 @@ impl LazyVars {
 impl LazyVars {
     /// Whether `name` is a variable (without templating it).
     pub(crate) fn has(&self, name: &str) -> bool {
-        self.vars.contains_key(name) || name == "vars" || name == VARS_KEY
+        self.vars.contains_key(name)
+            || self.shared.as_ref().is_some_and(|s| s.contains_key(name))
+            || name == "vars"
+            || name == VARS_KEY
+    }
+
+    fn raw(&self, name: &str) -> Option<&serde_json::Value> {
+        self.vars
+            .get(name)
+            .or_else(|| self.shared.as_ref()?.get(name))
     }
 }
 
@@ -92,7 +109,7 @@ impl Object for LazyVars {
         {
             return Some(hit.clone());
         }
-        let Some(raw) = self.vars.get(name) else {
+        let Some(raw) = self.raw(name) else {
             // Ansible's `vars` magic variable: all variables, templated on access.
             return (name == VARS_KEY || name == "vars")
                 .then(|| Value::from_dyn_object(self.clone()));
@@ -106,7 +123,12 @@ impl Object for LazyVars {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.vars.keys().map(|k| Value::from(k.as_str())).collect())
+        let shared = self.shared.iter().flat_map(|s| s.keys());
+        let keys = self
+            .vars
+            .keys()
+            .chain(shared.filter(|k| !self.vars.contains_key(*k)));
+        Enumerator::Values(keys.map(|k| Value::from(k.as_str())).collect())
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {

@@ -64,6 +64,8 @@ pub(crate) struct Core {
 
 pub struct Templar {
     core: Arc<Core>,
+    /// Read-only variables every templating call sees after its own (see [`Templar::with_shared`]).
+    shared: Option<Arc<VarMap>>,
 }
 
 impl Templar {
@@ -80,13 +82,24 @@ impl Templar {
                 options,
                 header_envs: Mutex::new(HashMap::new()),
             }),
+            shared: None,
+        }
+    }
+
+    /// The same templar with `shared` variables (the executor's `hostvars`), read after each call's
+    /// own variables. They are built once per task step and shared by reference, where copying them
+    /// into every host's variables would cost O(hosts²) per step.
+    pub fn with_shared(&self, shared: Arc<VarMap>) -> Templar {
+        Templar {
+            core: self.core.clone(),
+            shared: Some(shared),
         }
     }
 
     /// Renders template text, as the template module and `lookup('template')` do.
     pub fn render_str(&self, source: &str, vars: &VarMap) -> Result<String> {
         let (overrides, body) = header::parse(source)?;
-        let scope = lazy::Scope::new(&self.core, vars);
+        let scope = lazy::Scope::new(&self.core, vars, self.shared.as_ref());
         let result = if overrides.is_default() {
             self.core.env.render_str(body, scope.context())
         } else {
@@ -114,7 +127,7 @@ impl Templar {
         if !native::contains_template(value) {
             return Ok(value.clone());
         }
-        let scope = lazy::Scope::new(&self.core, vars);
+        let scope = lazy::Scope::new(&self.core, vars, self.shared.as_ref());
         let result = self.template_value_in(value, &scope, vars);
         scope.finish();
         result
@@ -189,7 +202,7 @@ impl Templar {
         vars: &VarMap,
         finish: impl FnOnce(&Value) -> Result<T>,
     ) -> Result<T> {
-        let scope = lazy::Scope::new(&self.core, vars);
+        let scope = lazy::Scope::new(&self.core, vars, self.shared.as_ref());
         let result = native::eval_expression(&self.core, expr, scope.context())
             .map_err(|e| errors::convert(e, expr, vars))
             .and_then(|value| {
