@@ -169,9 +169,15 @@ fn missing_source_is_a_warning() {
         inventory.warnings(),
         [
             "Unable to parse /nonexistent/ply/hosts as an inventory source",
-            "No inventory was parsed, only implicit localhost is available"
+            "No inventory was parsed, only implicit localhost is available",
+            "provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'"
         ]
     );
+    // Ansible says nothing about its default source being absent.
+    let default = Inventory::load(&["/etc/ansible/hosts".to_string()]).unwrap();
+    if !std::path::Path::new("/etc/ansible/hosts").exists() {
+        assert!(!default.warnings()[0].starts_with("Unable to parse"));
+    }
     assert_eq!(
         inventory.hosts_matching("localhost").unwrap().hosts,
         ["localhost"]

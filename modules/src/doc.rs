@@ -221,7 +221,9 @@ pub fn render_list() -> String {
     for spec in crate::registry::REGISTRY {
         let text = match crate::driver::doc(spec.name) {
             Some(doc) => doc.short_description,
-            None => "(not implemented yet)",
+            None => crate::registry::engine_keyword(spec.name)
+                .map(|(line, _)| line)
+                .unwrap_or_else(|| crate::registry::unavailable_reason(spec.name)),
         };
         let _ = writeln!(out, "{:width$}  {text}", spec.name);
     }

@@ -25,5 +25,5 @@ pub use contract::{
 };
 pub use doc::{render_doc, render_list, ModuleDoc, ReturnDoc, Support};
 pub use driver::{doc, drive, execute, is_implemented, runs_on_controller, Module, Plan};
-pub use registry::{find, names, ModuleSpec, REGISTRY};
+pub use registry::{engine_keyword, find, names, unavailable_reason, ModuleSpec, REGISTRY};
 pub use shell_quote::{command_line, shell_quote};

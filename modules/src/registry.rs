@@ -65,6 +65,44 @@ pub static REGISTRY: &[ModuleSpec] = &[
     spec("synchronize", POSIX, false),
 ];
 
+/// What ply's engine does for the registry's names that are keywords of the engine rather than modules
+/// (Ansible's strategy handles them the same way): `ply doc` describes them, as (one line, details).
+pub fn engine_keyword(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "include_tasks" => (
+            "Include a task file for each host when the task is reached (engine keyword)",
+            "Loops, when and vars apply to the include; apply: passes keywords to the included tasks.",
+        ),
+        "import_tasks" => (
+            "Insert a task file into the play when it is loaded (engine keyword)",
+            "The task's tags, when and vars apply to every imported task.",
+        ),
+        "include_role" => (
+            "Run a role for each host when the task is reached (engine keyword)",
+            "Takes name, tasks_from, vars_from, defaults_from, handlers_from, public and apply; role \
+             variables go in vars:.",
+        ),
+        "import_role" => (
+            "Insert a role's tasks into the play when it is loaded (engine keyword)",
+            "Takes name, tasks_from, vars_from, defaults_from and handlers_from; the role's defaults and \
+             vars are visible to the whole play.",
+        ),
+        _ => return None,
+    })
+}
+
+/// Why a registered name is neither a module ply implements nor an engine keyword: a task that uses it
+/// is refused before the run, and `ply doc` says so instead of pretending.
+pub fn unavailable_reason(name: &str) -> &'static str {
+    match name {
+        "setup" | "gather_facts" => {
+            "not available as a task in this version of ply (refused when the playbook is loaded): \
+             facts are gathered by the play's `gather_facts: true`"
+        }
+        _ => "not available in this version of ply (a task that uses it is refused when the playbook is loaded)",
+    }
+}
+
 /// Looks a module up by any name it may be written under (`copy`, `ansible.builtin.copy`, ...).
 pub fn find(written: &str) -> Option<&'static ModuleSpec> {
     match written.rsplit_once('.') {

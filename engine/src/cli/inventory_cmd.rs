@@ -6,6 +6,7 @@ use crate::inventory::Inventory;
 
 pub fn run(args: &InventoryArgs) -> Result<u8> {
     let inventory = Inventory::load(&args.inventory)?;
+    super::reporting::print_warnings(inventory.warnings());
     if args.list {
         println!(
             "{}",

@@ -71,6 +71,19 @@ fn doc(module: Option<&str>) -> crate::Result<u8> {
             let canonical = modules::find(name).map(|spec| spec.name);
             match canonical.and_then(modules::doc) {
                 Some(doc) => print!("{}", modules::render_doc(doc)),
+                None if canonical.is_some() => {
+                    let name = canonical.unwrap_or(name);
+                    match modules::engine_keyword(name) {
+                        Some((line, details)) => {
+                            println!("> {}\n\n  {line}.\n  {details}", name.to_uppercase())
+                        }
+                        None => println!(
+                            "> {}\n\n  {}.",
+                            name.to_uppercase(),
+                            modules::unavailable_reason(name)
+                        ),
+                    }
+                }
                 None => {
                     let names: Vec<String> = modules::names().collect();
                     let error = Error::options(format!("unknown module '{name}'"));

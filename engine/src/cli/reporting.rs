@@ -9,3 +9,14 @@ pub fn reporter(format: OutputFormat, verbosity: u8) -> Box<dyn Reporter> {
         OutputFormat::Human => Box::new(ProgressReporter::new(HumanReporter::stdout(verbosity))),
     }
 }
+
+/// Warnings found before a run starts (inventory sources that could not be parsed, an empty host list),
+/// for the answers that print no run (--syntax-check, --list-*): Ansible shows them there too.
+pub fn print_warnings(warnings: &[String]) {
+    let mut human = HumanReporter::stdout(0);
+    for warning in warnings {
+        human.report(&crate::output::Event::Warning {
+            message: warning.clone(),
+        });
+    }
+}

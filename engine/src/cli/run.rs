@@ -31,6 +31,12 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         playbooks.push(Playbook::load(path)?);
     }
     let mut inventory = Inventory::load(&inventory_sources(args))?;
+    // Listing and --syntax-check print them here; a run reports them through its output (human or JSON).
+    let listing_or_check =
+        args.syntax_check || args.list_hosts || args.list_tasks || args.list_tags;
+    if listing_or_check {
+        super::reporting::print_warnings(inventory.warnings());
+    }
     for playbook in &playbooks {
         inventory.add_playbook_vars_dirs(&playbook.dir())?;
     }
@@ -39,6 +45,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         for play in &playbook.plays {
             crate::playbook::validate_templates(play, &templar)?;
         }
+        // Before --syntax-check answers: a task ply cannot run is refused, never accepted.
+        check_modules_available(playbook)?;
     }
     let listing = args.list_hosts || args.list_tasks || args.list_tags;
     if args.syntax_check && !listing {
@@ -62,7 +70,14 @@ pub fn run(args: &RunArgs) -> Result<u8> {
                 // `hosts: "{{ target | default('all') }}"` is templated with extra vars, as Ansible does.
                 let pattern = if crate::template::is_templated(&play.hosts) {
                     templar
-                        .render_str(&play.hosts, &extra_vars)
+                        .render_str(
+                            &play.hosts,
+                            &crate::vars::play_pattern_vars(
+                                &inventory,
+                                &play.keywords.vars,
+                                &extra_vars,
+                            ),
+                        )
                         .map_err(|e| e.at(&play.loc))?
                 } else {
                     play.hosts.clone()
@@ -140,17 +155,19 @@ fn check_modules_available(playbook: &Playbook) -> Result<()> {
     for play in &playbook.plays {
         let mut visit = |task: &crate::playbook::Task| {
             let module = task.action.module;
-            let engine_handled = matches!(
-                module,
-                "include_tasks" | "import_tasks" | "include_role" | "import_role"
-            );
+            let engine_handled = modules::engine_keyword(module).is_some();
             if missing.is_none() && !engine_handled && !modules::is_implemented(module) {
                 missing = Some(
                     Error::parse(
                         task.action.loc.clone(),
                         format!("module '{module}' is not available in this version of ply yet"),
                     )
-                    .with_hint("`ply doc` lists the modules this version provides"),
+                    .with_hint(match module {
+                        "setup" | "gather_facts" => {
+                            "set `gather_facts: true` on the play to gather facts"
+                        }
+                        _ => "`ply doc` lists the modules this version provides",
+                    }),
                 );
             }
         };
@@ -169,9 +186,6 @@ fn execute(
     inventory: &Inventory,
     extra_vars: VarMap,
 ) -> Result<u8> {
-    for playbook in playbooks {
-        check_modules_available(playbook)?;
-    }
     let become_password = if args.ask_become_pass {
         let password = rpassword::prompt_password("BECOME password: ")
             .map_err(|e| Error::options(format!("could not read the become password: {e}")))?;
@@ -194,7 +208,12 @@ fn execute(
         become_password,
         connection: connection_defaults(args)?,
     };
-    let reporter = super::reporting::reporter(args.output, args.verbose);
+    let mut reporter = super::reporting::reporter(args.output, args.verbose);
+    for warning in inventory.warnings() {
+        reporter.report(&crate::output::Event::Warning {
+            message: warning.clone(),
+        });
+    }
     // One thread: the controller mostly waits on hosts, and a multi-thread runtime spent about a third
     // of ply's CPU handing wake-ups between threads (perf, ply-bench W1: 1.5 -> 0.9 ms per host-task).
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -224,7 +243,7 @@ pub(super) fn inventory_sources(args: &RunArgs) -> Vec<String> {
         let from_env = std::env::var("ANSIBLE_INVENTORY")
             .ok()
             .filter(|v| !v.is_empty());
-        vec![from_env.unwrap_or_else(|| "/etc/ansible/hosts".into())]
+        vec![from_env.unwrap_or_else(|| crate::inventory::DEFAULT_SOURCE.into())]
     } else {
         args.inventory.clone()
     }

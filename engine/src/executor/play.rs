@@ -220,8 +220,11 @@ impl<'a> Run<'a> {
     async fn run_play(&self, playbook: &Playbook, play: &Play) -> Result<PlayEnd> {
         let templar = self.static_templar();
         let pattern = if crate::template::is_templated(&play.hosts) {
-            let mut vars = play.keywords.vars.clone();
-            vars.extend(self.options.extra_vars.clone());
+            let vars = crate::vars::play_pattern_vars(
+                self.inventory,
+                &play.keywords.vars,
+                &self.options.extra_vars,
+            );
             templar
                 .render_str(&play.hosts, &vars)
                 .map_err(|e| e.at(&play.loc))?

@@ -27,6 +27,9 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use vars_dirs::VarsDir;
 
+/// The source read when neither `-i` nor `$ANSIBLE_INVENTORY` names one.
+pub const DEFAULT_SOURCE: &str = "/etc/ansible/hosts";
+
 /// File names a directory source skips (`INVENTORY_IGNORE_EXTS` defaults).
 const IGNORED_SUFFIXES: [&str; 12] = [
     ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
@@ -56,6 +59,10 @@ impl Inventory {
                 continue;
             }
             let path = absolute(path);
+            // Ansible is quiet about its default source being absent, not about one the user named.
+            if !path.exists() && path == Path::new(DEFAULT_SOURCE) {
+                continue;
+            }
             if !path.exists() {
                 data.warn(format!(
                     "Unable to parse {} as an inventory source",
@@ -74,6 +81,9 @@ impl Inventory {
             data.warn("No inventory was parsed, only implicit localhost is available");
         }
         data.reconcile();
+        if data.hosts.is_empty() {
+            data.warn("provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'");
+        }
         let mut inventory = Inventory {
             data,
             inventory_dirs: Vec::new(),

@@ -94,6 +94,16 @@ fn absolute(path: &Path) -> String {
         .to_string()
 }
 
+/// The variables a play's `hosts:` is templated with, besides its play vars: extra vars and the
+/// host-independent magic variables (`groups`), as Ansible templates `hosts` before any host is known.
+/// `hosts: "{{ 'primary' if 'primary' in groups else 'master' }}"` picks a pattern without warnings.
+pub fn play_pattern_vars(inventory: &Inventory, play_vars: &VarMap, extra_vars: &VarMap) -> VarMap {
+    let mut vars = play_vars.clone();
+    vars.extend(extra_vars.clone());
+    vars.insert("groups".into(), Value::Object(inventory.groups_map()));
+    vars
+}
+
 /// `hostvars`: every host's inventory variables (facts and set_facts join them once hosts run).
 pub fn hostvars(inventory: &Inventory) -> Value {
     Value::Object(
