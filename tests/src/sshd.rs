@@ -11,8 +11,11 @@
 //! ```
 //!
 //! The test users `plyssh` (NOPASSWD sudo) and `plysshpw` (sudo asks for its password) are created once per
-//! machine. sshd refuses to run unprivileged with password auth and other users, so this needs root (CI and
-//! the dev machines run tests as root).
+//! machine, with random passwords ([`user_password`], [`sudo_pw_password`]) generated once per boot and kept
+//! in the root-only [`PASSWORD_FILE`], so parallel test processes agree. `tests/run` removes the users, their
+//! sudoers drop-in and that file when it ends (`tests/cleanup-users`, which can also be run by hand). sshd
+//! refuses to run unprivileged with password auth and other users, so this needs root (CI and the dev
+//! machines run tests as root).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -28,12 +31,11 @@ use std::time::{Duration, Instant};
 
 /// The normal test user: password login allowed, `sudo` without a password.
 pub const USER: &str = "plyssh";
-/// `plyssh`'s login password.
-pub const USER_PASSWORD: &str = "plyssh-Pass-7f3a";
 /// The test user whose `sudo` asks for its password (and never caches it).
 pub const SUDO_PW_USER: &str = "plysshpw";
-/// `plysshpw`'s login and sudo password.
-pub const SUDO_PW_PASSWORD: &str = "plysshpw-Pass-91c2";
+/// The test users' passwords, `USER:PASSWORD` lines (chpasswd's input), mode 0600 in a 0700 directory.
+/// On /run, so a reboot forgets them; `tests/cleanup-users` removes the file with the users.
+pub const PASSWORD_FILE: &str = "/run/ply-tests/passwords";
 /// The passphrase of [`KeyKind::Ed25519Encrypted`].
 pub const KEY_PASSPHRASE: &str = "ply key passphrase";
 /// Where the daemon listens.
@@ -46,6 +48,9 @@ const SETUP_LOCK: &str = "/tmp/ply-sshd-setup.lock";
 /// too much per test. Bump the suffix when the set of keys changes.
 const KEY_CACHE: &str = "/tmp/ply-sshd-keys-v1";
 const SUDOERS_DROP_IN: &str = "/etc/sudoers.d/ply-sshd-tests";
+/// Every test process holds a shared lock on this file for its lifetime, so `tests/cleanup-users` (which
+/// needs the exclusive lock) never removes the users while a test still uses them.
+const IN_USE_LOCK: &str = "/tmp/ply-sshd-in-use.lock";
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The client keys every daemon authorizes for both test users (and root).
@@ -241,8 +246,8 @@ impl Sshd {
     /// The login (and sudo) password of [`USER`] or [`SUDO_PW_USER`].
     pub fn password(&self, user: &str) -> &'static str {
         match user {
-            USER => USER_PASSWORD,
-            SUDO_PW_USER => SUDO_PW_PASSWORD,
+            USER => user_password(),
+            SUDO_PW_USER => sudo_pw_password(),
             other => panic!("{other} is not a test user"),
         }
     }
@@ -735,28 +740,133 @@ fn generate_keys(dir: &Path) {
     }
 }
 
-/// Once per test process: the privilege separation dir, the test users, their sudoers rules and the key
-/// cache, under a machine-wide lock so parallel test binaries do not race useradd or half-written files.
-fn prepare_machine() {
-    static DONE: OnceLock<()> = OnceLock::new();
+/// `plyssh`'s login password (random, generated once per boot; see [`PASSWORD_FILE`]). Sets up the
+/// machine first, so the user exists with this password when it returns.
+pub fn user_password() -> &'static str {
+    &prepare_machine().user
+}
+
+/// `plysshpw`'s login and sudo password (random, generated once per boot; see [`PASSWORD_FILE`]).
+pub fn sudo_pw_password() -> &'static str {
+    &prepare_machine().sudo_pw
+}
+
+/// The test users' passwords for this machine run.
+#[derive(Debug)]
+struct Passwords {
+    user: String,
+    sudo_pw: String,
+}
+
+/// Once per test process: the privilege separation dir, the test users with this boot's passwords, their
+/// sudoers rules and the key cache, under a machine-wide lock so parallel test binaries do not race
+/// useradd or half-written files.
+fn prepare_machine() -> &'static Passwords {
+    static DONE: OnceLock<Passwords> = OnceLock::new();
     DONE.get_or_init(|| {
         let lock = File::create(SETUP_LOCK).expect("create setup lock file");
         lock.lock().expect("lock setup lock file");
+        hold_in_use_lock();
         // sshd refuses to start without it; it is normally created by the service unit, which never ran.
         fs::create_dir_all("/run/sshd").expect("create /run/sshd");
         set_mode(Path::new("/run/sshd"), 0o755);
         for user in [USER, SUDO_PW_USER] {
             ensure_user(user);
         }
-        // Always set: a machine may hold the users from an older harness with other passwords.
+        let passwords = load_or_create_passwords();
+        // Always set: the users may be older than the password file (an older harness, a reboot).
         run_with_stdin(
             Command::new("chpasswd"),
-            &format!("{USER}:{USER_PASSWORD}\n{SUDO_PW_USER}:{SUDO_PW_PASSWORD}\n"),
+            &format!(
+                "{USER}:{}\n{SUDO_PW_USER}:{}\n",
+                passwords.user, passwords.sudo_pw
+            ),
         );
         ensure_sudoers();
         ensure_key_cache();
         drop(lock);
+        passwords
+    })
+}
+
+/// A shared lock on [`IN_USE_LOCK`], held until the process exits.
+fn hold_in_use_lock() {
+    static HELD: OnceLock<File> = OnceLock::new();
+    HELD.get_or_init(|| {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(IN_USE_LOCK)
+            .expect("open the in-use lock file");
+        file.lock_shared().expect("share the in-use lock");
+        file
     });
+}
+
+/// This boot's passwords from [`PASSWORD_FILE`], or new random ones written there (the caller holds the
+/// setup lock, so parallel processes agree).
+fn load_or_create_passwords() -> Passwords {
+    let read = fs::read_to_string(PASSWORD_FILE).ok().and_then(|text| {
+        let find = |user: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(user)?.strip_prefix(':'))
+                .filter(|password| password.len() >= 16)
+                .map(str::to_string)
+        };
+        Some(Passwords {
+            user: find(USER)?,
+            sudo_pw: find(SUDO_PW_USER)?,
+        })
+    });
+    if let Some(passwords) = read {
+        return passwords;
+    }
+    let passwords = Passwords {
+        user: random_password(),
+        sudo_pw: random_password(),
+    };
+    let file = Path::new(PASSWORD_FILE);
+    let dir = file.parent().expect("password file has a parent");
+    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    set_mode(dir, 0o700);
+    let temporary = dir.join(format!(".passwords.{}", std::process::id()));
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)
+            .unwrap_or_else(|e| panic!("create {}: {e}", temporary.display()));
+        write!(
+            out,
+            "{USER}:{}\n{SUDO_PW_USER}:{}\n",
+            passwords.user, passwords.sudo_pw
+        )
+        .and_then(|()| out.sync_all())
+        .unwrap_or_else(|e| panic!("write {}: {e}", temporary.display()));
+    }
+    set_mode(&temporary, 0o600);
+    fs::rename(&temporary, file).unwrap_or_else(|e| panic!("install {PASSWORD_FILE}: {e}"));
+    passwords
+}
+
+/// 24 random letters and digits (about 143 bits) from the kernel's generator.
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut password = String::with_capacity(24);
+    let mut urandom = File::open("/dev/urandom").expect("open /dev/urandom");
+    let mut byte = [0u8; 1];
+    while password.len() < 24 {
+        urandom.read_exact(&mut byte).expect("read /dev/urandom");
+        // 248 = 4 * 62: rejecting the rest keeps every character equally likely.
+        if byte[0] < 248 {
+            password.push(char::from(ALPHABET[usize::from(byte[0]) % ALPHABET.len()]));
+        }
+    }
+    password
 }
 
 fn user_exists(user: &str) -> bool {

@@ -1,7 +1,7 @@
 //! The throwaway sshd harness (tests/src/sshd.rs), checked with the system `ssh` client: every key type and
 //! password login with strict host key checking, both sudo flavours, kill/restart and host key rotation.
 
-use ply_tests::sshd::{KeyKind, Sshd, SUDO_PW_PASSWORD, SUDO_PW_USER, USER};
+use ply_tests::sshd::{sudo_pw_password, KeyKind, Sshd, SUDO_PW_USER, USER};
 use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -48,6 +48,29 @@ fn password_login() {
         ssh.arg("true");
         assert_ok(&run(ssh), &sshd);
     }
+}
+
+/// The passwords are random, the same for every process of this boot, and readable by root alone.
+#[test]
+fn passwords_are_random_and_kept_root_only() {
+    use ply_tests::sshd::{user_password, PASSWORD_FILE};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (user, sudo_pw) = (user_password(), sudo_pw_password());
+    for password in [user, sudo_pw] {
+        assert_eq!(password.len(), 24, "{password:?}");
+        assert!(password.bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+    assert_ne!(user, sudo_pw);
+    let file = std::path::Path::new(PASSWORD_FILE);
+    let meta = std::fs::metadata(file).expect("the password file exists");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(meta.uid(), 0);
+    let dir = std::fs::metadata(file.parent().expect("parent")).expect("its directory");
+    assert_eq!(dir.permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::read_to_string(file).expect("read"),
+        format!("{USER}:{user}\n{SUDO_PW_USER}:{sudo_pw}\n")
+    );
 }
 
 #[test]
@@ -100,7 +123,8 @@ fn sudo_without_and_with_password() {
 
     let mut ssh = sshd.ssh_command(SUDO_PW_USER, Some(KeyKind::Ed25519));
     ssh.arg(format!(
-        "echo '{SUDO_PW_PASSWORD}' | sudo -S -p '' id -u && sudo -n true 2>/dev/null || echo asks-again"
+        "echo '{}' | sudo -S -p '' id -u && sudo -n true 2>/dev/null || echo asks-again",
+        sudo_pw_password()
     ));
     let output = run(ssh);
     assert_ok(&output, &sshd);
