@@ -36,27 +36,73 @@ fn checked(mut command: Command, what: &str) -> Output {
     output
 }
 
+/// The host lines `ply-NAME-K ADDRESS` that `lab up` and `lab add` print on stdout; any other line
+/// (stray output of a tool) is ignored rather than taken for a host.
+pub fn host_lines(name: &str, stdout: &str) -> Vec<(String, String)> {
+    let prefix = format!("ply-{name}-");
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (host, address) = (fields.next()?, fields.next()?);
+            let number = host.strip_prefix(&prefix)?;
+            let well_formed = fields.next().is_none()
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+                && address.parse::<std::net::IpAddr>().is_ok();
+            well_formed.then(|| (host.to_string(), address.to_string()))
+        })
+        .collect()
+}
+
 impl Lab {
     /// Starts `count` hosts of `suite` (bullseye, bookworm, trixie) under `name`, building the image
-    /// the first time. Fails (never skips) when Docker or debootstrap is missing: .ci/run installs them.
+    /// the first time. Fails (never skips) when Docker or debootstrap is missing: tests/install-deps
+    /// installs them. When `lab up` fails, `lab down` runs before the panic, so nothing is left behind.
     pub fn up(name: &str, suite: &str, count: usize) -> Lab {
         let mut command = lab_command(name);
         command.args(["up", &count.to_string(), suite]);
-        let output = checked(command, &format!("lab up {count} {suite} ({name})"));
-        let hosts = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| {
-                let (host, address) = line.split_once(' ')?;
-                Some((host.to_string(), address.trim().to_string()))
-            })
-            .collect::<Vec<_>>();
-        assert_eq!(hosts.len(), count, "lab up printed {hosts:?}");
+        let what = format!("lab up {count} {suite} ({name})");
+        let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+        let hosts = host_lines(name, &String::from_utf8_lossy(&output.stdout));
+        if !output.status.success() || hosts.len() != count {
+            let down = lab_command(name).arg("down").output();
+            panic!(
+                "{what} failed ({:?}), {} host line(s) of {count}; `lab down` then: {}\nstdout:\n{}\nstderr:\n{}",
+                output.status.code(),
+                hosts.len(),
+                down.map_or_else(
+                    |e| e.to_string(),
+                    |o| String::from_utf8_lossy(&o.stderr).trim().to_string()
+                ),
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         Lab {
             name: name.to_string(),
             suite: suite.to_string(),
             hosts,
             inventory: workspace_root().join(format!("inventories/{name}/hosts.ini")),
         }
+    }
+
+    /// `lab add COUNT`: starts `count` more hosts of the lab's suite, numbered after the last, as
+    /// standbys in the inventory; returns them (also appended to `self.hosts`).
+    pub fn add(&mut self, count: usize) -> Vec<(String, String)> {
+        let mut command = lab_command(&self.name);
+        command.args(["add", &count.to_string()]);
+        let what = format!("lab add {count} ({})", self.name);
+        let output = checked(command, &what);
+        let added = host_lines(&self.name, &String::from_utf8_lossy(&output.stdout));
+        assert_eq!(
+            added.len(),
+            count,
+            "{what} printed {added:?}:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.hosts.extend(added.iter().cloned());
+        added
     }
 
     pub fn host(&self, index: usize) -> &str {
