@@ -2,8 +2,7 @@
 //! (tests/lab/lab), for each Debian release and the PostgreSQL it ships: bullseye 13, bookworm 15,
 //! trixie 17. Every check is made on the hosts themselves (psql, files, pg_stat_*), not on ply's output.
 
-use ply_tests::lab::{recap, Lab};
-use ply_tests::{workspace_root, Ply};
+use ply_tests::lab::Lab;
 use std::time::{Duration, Instant};
 
 /// Contains the characters .pgpass and conninfo quoting must survive; must never be printed.
@@ -47,6 +46,14 @@ fn changed_tasks(stdout: &str) -> Vec<String> {
         }
     }
     changed
+}
+
+/// The recap's cluster hosts: the controller's inventory-groups check adds `localhost` to every run.
+fn recap(stdout: &str) -> Vec<(String, [u32; 4])> {
+    ply_tests::lab::recap(stdout)
+        .into_iter()
+        .filter(|(host, _)| host != "localhost")
+        .collect()
 }
 
 fn assert_changed_nothing(outcome: &ply_tests::Outcome, lab: &Lab) {
@@ -410,67 +417,6 @@ fn unreachable_standby_then_converges() {
     assert_changed_nothing(&play(&lab, "replication.yml", &[], 0), &lab);
 }
 
-/// Bad inventories and variables stop the run before any host is contacted: the hosts here are
-/// TEST-NET addresses that cannot answer, so any connection attempt would show as UNREACHABLE.
-#[test]
-fn bad_input_stops_before_any_change() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cases: &[(&str, &str, bool, &str)] = &[
-        (
-            "no-password",
-            "[primary]\npg1 ansible_host=192.0.2.10\n[standbys]\npg2 ansible_host=192.0.2.11\n",
-            false,
-            "replication_password is required",
-        ),
-        (
-            "no-standby",
-            "[primary]\npg1 ansible_host=192.0.2.10\n[standbys]\n",
-            true,
-            "group 'standbys' must hold one or more hosts",
-        ),
-        (
-            "two-primaries",
-            "[primary]\npg1 ansible_host=192.0.2.10\npg2 ansible_host=192.0.2.11\n[standbys]\npg3 ansible_host=192.0.2.12\n",
-            true,
-            "group 'primary' must hold exactly one host (it holds 2: pg1, pg2)",
-        ),
-        (
-            "bad-method",
-            "[primary]\npg1 ansible_host=192.0.2.10\n[standbys]\npg2 ansible_host=192.0.2.11\n",
-            true,
-            "base_backup_method must be pg_basebackup or rsync (is tar)",
-        ),
-        (
-            "master-slave",
-            "[master]\npg1 ansible_host=192.0.2.10\n[slave]\npg2 ansible_host=192.0.2.11\n",
-            false,
-            "groups 'master'/'slave' are read as 'primary'/'standbys'",
-        ),
-    ];
-    for (name, inventory, with_password, expected) in cases {
-        let path = dir.path().join(format!("{name}.ini"));
-        std::fs::write(&path, inventory).expect("write inventory");
-        let password = password_arg();
-        let mut ply = Ply::new()
-            .args(["run", "playbooks/replication.yml", "-i"])
-            .arg(path.to_string_lossy())
-            .current_dir(workspace_root());
-        if *with_password {
-            ply = ply.args(["-e", &password]);
-        }
-        if *name == "bad-method" {
-            ply = ply.args(["-e", "base_backup_method=tar"]);
-        }
-        let outcome = ply.run().code(2).stdout_has(expected);
-        assert_no_secret(&outcome);
-        assert!(
-            !outcome.stdout.contains("UNREACHABLE") && !outcome.stdout.contains("Set up streaming"),
-            "{name}: a host was contacted:\n{}",
-            outcome.stdout
-        );
-    }
-}
-
 /// rejoin.yml when pg_rewind cannot work (the former primary's WAL since the fork is gone): it says
 /// so and clones the former primary afresh instead, which then follows the new primary.
 #[test]
@@ -502,4 +448,170 @@ fn rejoin_falls_back_to_a_fresh_clone() {
     );
     row_reaches(&lab, s, &[p], "after-clone");
     assert_changed_nothing(&play(&lab, "replication.yml", &[], 0), &lab);
+}
+
+/// psql as postgres on `host` against the server on `port`; its trimmed output (must succeed).
+fn query_port(lab: &Lab, host: &str, port: u16, sql: &str) -> String {
+    let quoted = sql.replace('\'', "'\\''");
+    lab.sh_ok(
+        host,
+        &format!("cd / && timeout 30 runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -p {port} -c '{quoted}'"),
+    )
+}
+
+fn wait_port(lab: &Lab, host: &str, port: u16, sql: &str, expected: &str) {
+    let start = Instant::now();
+    loop {
+        let quoted = sql.replace('\'', "'\\''");
+        let output = lab.sh(
+            host,
+            &format!("cd / && runuser -u postgres -- psql -X -At -p {port} -c '{quoted}'"),
+        );
+        let got = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        if got == expected {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{host}:{port}: `{sql}` printed {got:?}, not {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The variants README.md documents, in the order a DBA meets them, on one bookworm lab: new servers
+/// with the data directory of one's choice, synchronous replication, a standby added later, settings
+/// PostgreSQL refuses (caught before any restart, the servers stay up), another port, and a pg_data_dir
+/// that is not where an existing cluster lives (refused, nothing moved).
+#[test]
+fn bookworm_postgresql_15_variants() {
+    let mut lab = Lab::up("vary15", "bookworm", 2);
+    let (p, s1) = (lab.host(0).to_string(), lab.host(1).to_string());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vars = dir.path().join("vars.yml");
+    let write_vars = |extra: &str| {
+        std::fs::write(
+            &vars,
+            format!("pg_data_dir: /srv/postgresql/15/main\nsynchronous_standbys: [{s1}]\n{extra}"),
+        )
+        .expect("write vars");
+    };
+    let vars_arg = format!("@{}", vars.display());
+
+    // New servers: PostgreSQL installed, no cluster yet; the data directory is ours to choose.
+    for (host, _) in &lab.hosts {
+        lab.sh_ok(host, "pg_dropcluster 15 main --stop");
+    }
+    write_vars("");
+    play(&lab, "replication.yml", &["-e", &vars_arg], 0);
+    for host in [&p, &s1] {
+        assert_eq!(
+            lab.sh_ok(host, "pg_lsclusters -h | awk '{print $1, $2, $3, $4, $6}'"),
+            format!(
+                "15 main 5432 online{} /srv/postgresql/15/main",
+                if *host == p { "" } else { ",recovery" }
+            )
+        );
+    }
+    // Synchronous: the standby confirms every commit.
+    assert_eq!(
+        lab.query(&p, "SHOW synchronous_standby_names"),
+        format!("FIRST 1 (\"{s1}\")")
+    );
+    lab.wait_for_query(
+        &p,
+        "SELECT application_name || ' ' || sync_state FROM pg_stat_replication",
+        &format!("{s1} sync"),
+        Duration::from_secs(30),
+    );
+    row_reaches(&lab, &p, &[&s1], "synchronous");
+
+    // A standby added later: a new host in [standbys], the same command.
+    let added = lab.add(1);
+    let s2 = added[0].0.clone();
+    // a new server like the others: no cluster yet, so it is created in pg_data_dir
+    lab.sh_ok(&s2, "pg_dropcluster 15 main --stop");
+    play(&lab, "replication.yml", &["-e", &vars_arg], 0);
+    streaming_standbys(&lab, &p, 2);
+    lab.wait_for_query(
+        &p,
+        &format!("SELECT sync_state FROM pg_stat_replication WHERE application_name = '{s2}'"),
+        "async",
+        Duration::from_secs(30),
+    );
+    row_reaches(&lab, &p, &[&s1, &s2], "added");
+    assert_changed_nothing(&play(&lab, "replication.yml", &["-e", &vars_arg], 0), &lab);
+
+    // Settings PostgreSQL would refuse: the files are checked before they are used; nothing restarts.
+    let conf_before = lab.sh_ok(&p, "sha256sum /etc/postgresql/15/main/postgresql.conf");
+    let pid_before = lab.sh_ok(&p, "head -n 1 /srv/postgresql/15/main/postmaster.pid");
+    let refused = play(
+        &lab,
+        "replication.yml",
+        &["-e", &vars_arg, "-e", "pg_shared_buffers=99999999GB"],
+        2,
+    );
+    assert!(
+        refused.stdout.contains("failed to validate") && refused.stdout.contains("shared_buffers"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(
+        lab.sh_ok(&p, "sha256sum /etc/postgresql/15/main/postgresql.conf"),
+        conf_before
+    );
+    assert_eq!(
+        lab.sh_ok(&p, "head -n 1 /srv/postgresql/15/main/postmaster.pid"),
+        pid_before
+    );
+    let hba = serde_json::json!({"pg_hba_extra": ["host all all 10.0.0.0/99 scram-sha-256"]});
+    let refused = play(
+        &lab,
+        "replication.yml",
+        &["-e", &vars_arg, "-e", &hba.to_string()],
+        2,
+    );
+    assert!(
+        refused
+            .stdout
+            .contains("PostgreSQL rejects /etc/postgresql/15/main/pg_hba.conf"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(
+        lab.sh_ok(&p, "head -n 1 /srv/postgresql/15/main/postmaster.pid"),
+        pid_before,
+        "the primary was restarted"
+    );
+    row_reaches(&lab, &p, &[&s1, &s2], "still-up");
+
+    // Another port: every node moves, the standbys follow, a second run changes nothing.
+    write_vars("pg_port: 5433\n");
+    play(&lab, "replication.yml", &["-e", &vars_arg], 0);
+    for host in [&p, &s1, &s2] {
+        assert_eq!(query_port(&lab, host, 5433, "SHOW port"), "5433");
+    }
+    wait_port(
+        &lab,
+        &p,
+        5433,
+        "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
+        "2",
+    );
+    assert_changed_nothing(&play(&lab, "replication.yml", &["-e", &vars_arg], 0), &lab);
+
+    // A pg_data_dir that is not where the cluster lives is refused before anything changes.
+    let pid_before = lab.sh_ok(&p, "head -n 1 /srv/postgresql/15/main/postmaster.pid");
+    std::fs::write(
+        &vars,
+        format!("synchronous_standbys: [{s1}]\npg_port: 5433\n"),
+    )
+    .expect("write vars");
+    play(&lab, "replication.yml", &["-e", &vars_arg], 2)
+        .stdout_has("cluster 15/main keeps its data in /srv/postgresql/15/main, but pg_data_dir")
+        .stdout_has("is /var/lib/postgresql/15/main: ply never moves a data directory");
+    assert_eq!(
+        lab.sh_ok(&p, "head -n 1 /srv/postgresql/15/main/postmaster.pid"),
+        pid_before
+    );
 }
