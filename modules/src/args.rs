@@ -139,10 +139,114 @@ pub struct Rules<'a> {
     pub required_one_of: &'a [&'a [&'a str]],
 }
 
+/// The spec an argument name reaches: its own, or the one it is an alias of.
+pub fn find_arg<'a>(args: &'a [ArgSpec], key: &str) -> Option<&'a ArgSpec> {
+    args.iter()
+        .find(|a| a.name == key)
+        .or_else(|| args.iter().find(|a| a.aliases.contains(&key)))
+}
+
+/// The keys a module does not know, in the order given. Aliases are known, and so are Ansible's
+/// internal `_ansible_*` keys. Whether unknown keys are an error is `rules.unknown`'s business: set_fact
+/// ([`UnknownArgs::Accept`]) takes them as values.
+pub fn unknown_keys<'k>(
+    rules: &Rules<'_>,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Vec<&'k str> {
+    keys.into_iter()
+        .filter(|key| find_arg(rules.args, key).is_none() && !key.starts_with("_ansible_"))
+        .collect()
+}
+
+/// Every name an argument may be given under (names, then aliases), for suggestions.
+pub fn known_names<'a>(rules: &'a Rules<'_>) -> impl Iterator<Item = &'a str> {
+    rules
+        .args
+        .iter()
+        .map(|a| a.name)
+        .chain(rules.args.iter().flat_map(|a| a.aliases.iter().copied()))
+}
+
+/// Converts one argument to its spec's type (and its elements', for lists), with Ansible's messages.
+pub fn convert_arg(spec: &ArgSpec, value: &Value) -> Result<Value, String> {
+    let converted = convert(spec.kind, value).map_err(|e| {
+        format!(
+            "argument '{}' is of type {} and we were unable to convert to {}: {e}",
+            spec.name,
+            py_type(value),
+            spec.kind.name()
+        )
+    })?;
+    match (converted, spec.elements) {
+        (Value::Array(items), Some(kind)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(convert(kind, &item).map_err(|e| {
+                    format!(
+                        "Elements value for option '{}' is of type {} and we were unable to convert to {}: {e}",
+                        spec.name,
+                        py_type(&item),
+                        kind.name()
+                    )
+                })?);
+            }
+            Ok(Value::Array(out))
+        }
+        (converted, _) => Ok(converted),
+    }
+}
+
+/// Whether a converted value is one of its spec's `choices` (any value passes when there are none).
+/// `Err` carries Ansible's message and the offending values, for suggestions.
+pub fn check_choices(spec: &ArgSpec, value: &Value) -> Result<(), (String, Vec<String>)> {
+    if spec.choices.is_empty() {
+        return Ok(());
+    }
+    match value {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            let bad: Vec<String> = items
+                .iter()
+                .map(py_str)
+                .filter(|text| !spec.choices.contains(&text.as_str()))
+                .collect();
+            if bad.is_empty() {
+                return Ok(());
+            }
+            Err((
+                format!(
+                    "value of {} must be one or more of: {}. Got no match for: {}",
+                    spec.name,
+                    spec.choices.join(", "),
+                    bad.join(", ")
+                ),
+                bad,
+            ))
+        }
+        value => {
+            let text = py_str(value);
+            if spec.choices.contains(&text.as_str()) {
+                return Ok(());
+            }
+            Err((
+                format!(
+                    "value of {} must be one of: {}, got: {text}",
+                    spec.name,
+                    spec.choices.join(", ")
+                ),
+                vec![text],
+            ))
+        }
+    }
+}
+
 pub fn validate(rules: &Rules<'_>, args: &VarMap) -> Result<Validated, String> {
     let mut out = Validated::default();
     let mut params = VarMap::new();
-    let mut unknown = Vec::new();
+    let mut unknown: Vec<String> = unknown_keys(rules, args.keys().map(String::as_str))
+        .into_iter()
+        .map(String::from)
+        .collect();
 
     // Canonical names first, so that an alias given as well wins as it does in Ansible.
     for (key, value) in args {
@@ -151,26 +255,19 @@ pub fn validate(rules: &Rules<'_>, args: &VarMap) -> Result<Validated, String> {
         }
     }
     for (key, value) in args {
-        if rules.args.iter().any(|a| a.name == key) {
+        let Some(spec) = find_arg(rules.args, key) else {
+            continue;
+        };
+        if spec.name == key {
             continue;
         }
-        match rules
-            .args
-            .iter()
-            .find(|a| a.aliases.contains(&key.as_str()))
-        {
-            Some(spec) => {
-                if params.contains_key(spec.name) {
-                    out.warnings.push(format!(
-                        "Both option {} and its alias {key} are set.",
-                        spec.name
-                    ));
-                }
-                params.insert(spec.name.to_string(), value.clone());
-            }
-            None if key.starts_with("_ansible_") => {}
-            None => unknown.push(key.clone()),
+        if params.contains_key(spec.name) {
+            out.warnings.push(format!(
+                "Both option {} and its alias {key} are set.",
+                spec.name
+            ));
         }
+        params.insert(spec.name.to_string(), value.clone());
     }
 
     if !unknown.is_empty() {
@@ -254,65 +351,13 @@ pub fn validate(rules: &Rules<'_>, args: &VarMap) -> Result<Validated, String> {
         if value.is_null() {
             continue;
         }
-        let converted = convert(spec.kind, value).map_err(|e| {
-            format!(
-                "argument '{}' is of type {} and we were unable to convert to {}: {e}",
-                spec.name,
-                py_type(value),
-                spec.kind.name()
-            )
-        })?;
-        let converted = match (converted, spec.elements) {
-            (Value::Array(items), Some(kind)) => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(convert(kind, &item).map_err(|e| {
-                        format!(
-                            "Elements value for option '{}' is of type {} and we were unable to convert to {}: {e}",
-                            spec.name,
-                            py_type(&item),
-                            kind.name()
-                        )
-                    })?);
-                }
-                Value::Array(out)
-            }
-            (converted, _) => converted,
-        };
+        let converted = convert_arg(spec, value)?;
         params.insert(spec.name.to_string(), converted);
     }
 
     for spec in rules.args {
-        if spec.choices.is_empty() {
-            continue;
-        }
-        match params.get(spec.name) {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
-                let bad: Vec<String> = items
-                    .iter()
-                    .filter(|i| !spec.choices.contains(&py_str(i).as_str()))
-                    .map(py_str)
-                    .collect();
-                if !bad.is_empty() {
-                    return Err(format!(
-                        "value of {} must be one or more of: {}. Got no match for: {}",
-                        spec.name,
-                        spec.choices.join(", "),
-                        bad.join(", ")
-                    ));
-                }
-            }
-            Some(value) => {
-                let text = py_str(value);
-                if !spec.choices.contains(&text.as_str()) {
-                    return Err(format!(
-                        "value of {} must be one of: {}, got: {text}",
-                        spec.name,
-                        spec.choices.join(", ")
-                    ));
-                }
-            }
+        if let Some(value) = params.get(spec.name) {
+            check_choices(spec, value).map_err(|(message, _)| message)?;
         }
     }
 
@@ -639,6 +684,59 @@ mod tests {
         let v = validate(&rules(UnknownArgs::Module), &args).unwrap();
         assert_eq!(v.params["path"], json!("/b"));
         assert_eq!(v.warnings, ["Both option path and its alias dest are set."]);
+    }
+
+    #[test]
+    fn unknown_keys_allow_names_aliases_and_internal_keys() {
+        let rules = rules(UnknownArgs::Module);
+        let keys = ["path", "dest", "pth", "_ansible_check_mode", "stat", "name"];
+        assert_eq!(unknown_keys(&rules, keys), ["pth", "stat"]);
+        assert!(unknown_keys(&rules, ["state", "force"]).is_empty());
+        assert_eq!(find_arg(SPEC, "dest").map(|a| a.name), Some("path"));
+        assert_eq!(find_arg(SPEC, "nope").map(|a| a.name), None);
+        let names: Vec<&str> = known_names(&rules).collect();
+        assert!(names.contains(&"path") && names.contains(&"dest") && names.contains(&"var"));
+    }
+
+    #[test]
+    fn check_choices_reports_ansible_messages_and_bad_values() {
+        let state = find_arg(SPEC, "state").unwrap();
+        let free = find_arg(SPEC, "var").unwrap();
+        assert_eq!(check_choices(state, &json!("absent")), Ok(()));
+        assert_eq!(check_choices(state, &Value::Null), Ok(()));
+        assert_eq!(check_choices(free, &json!("anything")), Ok(()));
+        assert_eq!(
+            check_choices(state, &json!("prsent")),
+            Err((
+                "value of state must be one of: present, absent, got: prsent".to_string(),
+                vec!["prsent".to_string()]
+            ))
+        );
+        assert_eq!(
+            check_choices(state, &json!(["present", "gone", "x"])),
+            Err((
+                "value of state must be one or more of: present, absent. Got no match for: gone, x"
+                    .to_string(),
+                vec!["gone".to_string(), "x".to_string()]
+            ))
+        );
+        // Non-strings compare as Python's str() of them, after conversion.
+        let spec = ArgSpec::new("level", ArgType::Int, "").choices(&["1", "2"]);
+        let converted = convert_arg(&spec, &json!("2")).unwrap();
+        assert_eq!(check_choices(&spec, &converted), Ok(()));
+        assert!(check_choices(&spec, &json!(3)).is_err());
+    }
+
+    #[test]
+    fn convert_arg_converts_elements_or_explains() {
+        let items = find_arg(SPEC, "items").unwrap();
+        assert_eq!(convert_arg(items, &json!("1,2")), Ok(json!([1, 2])));
+        assert_eq!(
+            convert_arg(items, &json!(["x"])).unwrap_err(),
+            "Elements value for option 'items' is of type <class 'str'> and we were unable to convert to int: <class 'str'> cannot be converted to an int"
+        );
+        let force = find_arg(SPEC, "force").unwrap();
+        assert_eq!(convert_arg(force, &json!("yes")), Ok(json!(true)));
     }
 
     #[test]

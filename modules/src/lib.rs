@@ -15,7 +15,10 @@ mod registry;
 mod shell_quote;
 mod util;
 
-pub use args::{validate, ArgDefault, ArgSpec, ArgType, Rules, UnknownArgs, Validated};
+pub use args::{
+    check_choices, convert_arg, find_arg, known_names, unknown_keys, validate, ArgDefault, ArgSpec,
+    ArgType, Rules, UnknownArgs, Validated,
+};
 pub use connection::{
     Become, BecomeMethod, CommandOutput, CommandRequest, Connection, ConnectionError,
     FileAttributes, FileKind, FileStat, NoHost, Program, Secret,

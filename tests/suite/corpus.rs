@@ -124,3 +124,87 @@ fn broken_playbooks_report_file_line_and_hint() {
         }
     }
 }
+
+/// The load-time checks decide with what this run knows: names from `-e`, from the inventory's own
+/// `group_vars/`, from a vars file only a template names, and tasks the tags select.
+#[test]
+fn load_checks_use_what_the_run_knows() {
+    let dir = tests_dir().join("corpus/good/load_checks");
+    let check = |playbook: &str, inventory: &str, extra: &[&str]| {
+        Ply::new()
+            .args(["run", playbook, "-i", inventory, "--syntax-check"])
+            .args(extra)
+            .current_dir(&dir)
+            .run()
+    };
+    let shared = "../inventory.ini";
+    check("extra_vars.yml", shared, &[])
+        .code(4)
+        .stderr_has("'release_tag' is undefined in every scope")
+        .stderr_has("--> extra_vars.yml:11:26\n");
+    check("extra_vars.yml", shared, &["-e", "release_tag=v1.2"]).success();
+    check("extra_vars.yml", shared, &["-e", "{\"release_tag\": 3}"]).success();
+
+    let with_group_vars = "../../inventories/dirs_ini/hosts.ini";
+    check("inventory_group_vars.yml", shared, &[])
+        .code(4)
+        .stderr_has("'admin_email' is undefined in every scope");
+    check("inventory_group_vars.yml", with_group_vars, &[]).success();
+
+    check("dynamic_include_vars.yml", shared, &[]).success();
+
+    // A `never` task is read only when its tags are asked for, and then needs its extra var.
+    check("site.yml", shared, &["-t", "dump"])
+        .code(4)
+        .stderr_has("'dump_target' is undefined in every scope");
+    check("site.yml", shared, &["-t", "dump", "-e", "dump_target=all"]).success();
+
+    // --list-* and runs refuse the same way as --syntax-check, before any host is contacted.
+    Ply::new()
+        .args(["run", "extra_vars.yml", "-i", shared, "--list-tasks"])
+        .current_dir(&dir)
+        .run()
+        .code(4)
+        .stderr_has("'release_tag' is undefined in every scope");
+    Ply::new()
+        .args(["run", "extra_vars.yml", "-i", shared, "--check"])
+        .current_dir(&dir)
+        .run()
+        .code(4)
+        .stderr_has("'release_tag' is undefined in every scope");
+}
+
+/// What only a template decides is left to the module, which words it as Ansible does.
+#[test]
+fn templated_arguments_fail_at_run_time_with_ansible_messages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("made");
+    fs::write(
+        dir.path().join("site.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  vars:\n    wanted: dirctory\n    where: {}\n  tasks:\n    - file:\n        path: \"{{{{ where }}}}\"\n        state: \"{{{{ wanted }}}}\"\n      ignore_errors: true\n    - file:\n        pth: \"{{{{ where }}}}\"\n      ignore_errors: true\n",
+            target.display()
+        ),
+    )
+    .expect("write playbook");
+    fs::write(
+        dir.path().join("hosts"),
+        "localhost ansible_connection=local\n",
+    )
+    .expect("write hosts");
+    Ply::new()
+        .args(["run", "site.yml", "-i", "hosts", "--syntax-check"])
+        .current_dir(dir.path())
+        .run()
+        .success();
+    Ply::new()
+        .args(["run", "site.yml", "-i", "hosts"])
+        .current_dir(dir.path())
+        .run()
+        .success()
+        .stdout_has(
+            "value of state must be one of: absent, directory, file, hard, link, touch, got: dirctory",
+        )
+        .stdout_has("Unsupported parameters for (file) module: pth. Supported parameters include: ");
+    assert!(!target.exists());
+}

@@ -183,3 +183,78 @@ fn transactions_named_args_and_scripts() {
         "11"
     );
 }
+
+#[test]
+fn postgresql_db_creates_with_encoding_and_locale_and_never_changes_them() {
+    let pg = Postgres::start();
+    let args = "name: \"app'db\"\nencoding: UTF-8\nlc_collate: C\nlc_ctype: C\ntemplate: template0";
+    let r = task(&pg, "postgresql_db", args, true);
+    assert_eq!(r["changed"], true, "check: {r}");
+    let r = task(&pg, "postgresql_db", args, false);
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(
+        r["executed_commands"][0],
+        "CREATE DATABASE \"app'db\" TEMPLATE \"template0\" ENCODING 'UTF-8' LC_COLLATE 'C' LC_CTYPE 'C'",
+        "{r}"
+    );
+    assert_eq!(
+        pg.psql("SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database WHERE datname = 'app''db'"),
+        "UTF8 C"
+    );
+    // Another spelling of the same encoding is the same encoding.
+    let r = task(
+        &pg,
+        "postgresql_db",
+        "name: \"app'db\"\nencoding: utf8\nlc_ctype: C",
+        false,
+    );
+    assert_eq!(r["changed"], false, "{r}");
+    let r = task(
+        &pg,
+        "postgresql_db",
+        "name: \"app'db\"\nencoding: LATIN1",
+        false,
+    );
+    assert_eq!(
+        r["msg"], "Changing database encoding is not supported. Current encoding: UTF8",
+        "{r}"
+    );
+    let r = task(
+        &pg,
+        "postgresql_db",
+        "name: \"app'db\"\nlc_collate: en_US.UTF-8",
+        false,
+    );
+    assert_eq!(
+        r["msg"], "Changing LC_COLLATE is not supported. Current LC_COLLATE: C",
+        "{r}"
+    );
+}
+
+#[test]
+fn postgresql_user_fail_on_user_no_keeps_a_role_that_owns_objects() {
+    let pg = Postgres::start();
+    pg.psql("CREATE ROLE keeper");
+    pg.psql("CREATE TABLE kept (i int)");
+    pg.psql("ALTER TABLE kept OWNER TO keeper");
+    let r = task(&pg, "postgresql_user", "name: keeper\nstate: absent", false);
+    assert_eq!(r["sqlstate"], "2BP01", "the drop fails by default: {r}");
+    let r = task(
+        &pg,
+        "postgresql_user",
+        "name: keeper\nstate: absent\nfail_on_user: no",
+        false,
+    );
+    assert_eq!(r["sqlstate"], Value::Null, "{r}");
+    assert_eq!(r["changed"], false, "{r}");
+    assert!(
+        r["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("Unable to remove user keeper")),
+        "{r}"
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'keeper'"),
+        "1"
+    );
+}

@@ -48,6 +48,13 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         // Before --syntax-check answers: a task ply cannot run is refused, never accepted.
         check_modules_available(playbook)?;
     }
+    // Every mode, so that a run never starts on a name no scope defines; it only reads what is loaded.
+    let (only_tags, skip_tags) = (args.selected_tags(), args.skipped_tags());
+    let tags = crate::playbook::TagSelection {
+        only: &only_tags,
+        skip: &skip_tags,
+    };
+    crate::playbook::check_undefined(&playbooks, &inventory, &extra_vars, &templar, &tags)?;
     let listing = args.list_hosts || args.list_tasks || args.list_tags;
     if args.syntax_check && !listing {
         for playbook in &playbooks {

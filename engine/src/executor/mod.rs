@@ -13,6 +13,7 @@ mod task;
 mod task_vars;
 
 pub use connections::ConnectionDefaults;
+pub(crate) use play::search_path;
 pub use play::Run;
 
 use crate::vars::VarMap;

@@ -1300,7 +1300,7 @@ fn simple_result(host: &str, status: Status, result: Value) -> HostResult {
 }
 
 /// Where a task's relative files are looked for: its role's folder, then the playbook's.
-fn search_path(role: Option<&Role>, playbook: &Playbook) -> Vec<PathBuf> {
+pub(crate) fn search_path(role: Option<&Role>, playbook: &Playbook) -> Vec<PathBuf> {
     let mut path = Vec::new();
     if let Some(role) = role {
         path.push(role.path.clone());

@@ -271,6 +271,24 @@ impl Inventory {
         vars
     }
 
+    /// Every variable name the inventory gives to any host: host and group variables of the sources, and
+    /// of `group_vars/`/`host_vars/` beside the inventory and the playbooks. For load-time checks, which only
+    /// need to know that a name exists somewhere, so nothing is merged.
+    pub fn variable_names(&self) -> std::collections::HashSet<String> {
+        let groups = self.data.groups.iter().map(|g| &g.vars);
+        let hosts = self.data.hosts.iter().map(|h| &h.vars);
+        let dirs = self
+            .inventory_dirs
+            .iter()
+            .chain(&self.playbook_dirs)
+            .flat_map(|d| d.groups.values().chain(d.hosts.values()));
+        groups
+            .chain(hosts)
+            .chain(dirs)
+            .flat_map(|vars| vars.keys().cloned())
+            .collect()
+    }
+
     /// The host's groups other than `all`, in the order their variables apply.
     fn sorted_groups(&self, host: usize) -> Vec<usize> {
         let mut groups: Vec<usize> = self

@@ -9,6 +9,7 @@ mod play;
 mod role;
 pub mod tags;
 mod task;
+mod undefined;
 mod validate;
 
 pub use fields::{parse_bool_str, Condition};
@@ -18,4 +19,5 @@ pub use loader::Playbook;
 pub use play::Play;
 pub use role::Role;
 pub use task::{Action, Block, BlockOrigin, LoopControl, Task, TaskItem, TaskLoop};
+pub use undefined::{check as check_undefined, TagSelection};
 pub use validate::{each_task, templates as validate_templates};

@@ -20,6 +20,8 @@ pub struct Play {
     pub keywords: Keywords,
     pub gather_facts: Option<Value>,
     pub vars_files: Vec<Value>,
+    /// `vars_prompt` as written: ply does not prompt, but the names it would define are known names.
+    pub vars_prompt: Vec<Value>,
     pub serial: Vec<Value>,
     pub strategy: Option<String>,
     pub max_fail_percentage: Option<Value>,
@@ -72,6 +74,7 @@ impl Loader {
             keywords: Keywords::default(),
             gather_facts: None,
             vars_files: Vec::new(),
+            vars_prompt: Vec::new(),
             serial: Vec::new(),
             strategy: None,
             max_fail_percentage: None,
@@ -116,7 +119,13 @@ impl Loader {
                 "tasks" => play.tasks = self.task_list(&key, value, scope)?,
                 "post_tasks" => play.post_tasks = self.task_list(&key, value, scope)?,
                 "handlers" => play.handlers = self.task_list(&key, value, scope)?,
-                "gather_subset" | "gather_timeout" | "fact_path" | "vars_prompt" => {}
+                "vars_prompt" => {
+                    play.vars_prompt = match value.to_json() {
+                        Value::Array(items) => items,
+                        other => vec![other],
+                    }
+                }
+                "gather_subset" | "gather_timeout" | "fact_path" => {}
                 _ => {
                     let error = Error::parse(
                         key_node.loc.clone(),

@@ -18,6 +18,9 @@ pub struct Role {
     pub path: PathBuf,
     pub defaults: VarMap,
     pub vars: VarMap,
+    /// The files `defaults` and `vars` were read from, for messages about one of their variables.
+    pub defaults_files: Vec<PathBuf>,
+    pub vars_files: Vec<PathBuf>,
     pub params: VarMap,
     pub allow_duplicates: bool,
 }
@@ -274,10 +277,14 @@ impl Loader {
                 format!("role '{name}' depends on itself"),
             ));
         }
+        let defaults_files = role_file(&path.join("defaults"), &request.defaults_from);
+        let vars_files = role_file(&path.join("vars"), &request.vars_from);
         let role = Arc::new(Role {
             name,
-            defaults: load_vars_files(&role_file(&path.join("defaults"), &request.defaults_from))?,
-            vars: load_vars_files(&role_file(&path.join("vars"), &request.vars_from))?,
+            defaults: load_vars_files(&defaults_files)?,
+            vars: load_vars_files(&vars_files)?,
+            defaults_files,
+            vars_files,
             params: request.params.clone(),
             path: path.clone(),
             allow_duplicates,

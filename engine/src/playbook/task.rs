@@ -58,6 +58,39 @@ pub struct Action {
     pub loc: Location,
     /// Where the arguments are written (the value after the module name).
     pub args_loc: Location,
+    /// Where each argument written as a mapping key is (module mapping, `args:`, `action:` mapping), so
+    /// that a message about one argument points at it. `k=v` arguments are found by [`Action::arg_location`].
+    pub arg_locs: Vec<(String, Location)>,
+}
+
+impl Action {
+    /// Where argument `key` is written: its mapping key, else its `key=` in a one-line `k=v` string, else
+    /// the start of the arguments.
+    pub fn arg_location(&self, key: &str) -> Location {
+        if let Some((_, loc)) = self.arg_locs.iter().find(|(k, _)| k == key) {
+            return loc.clone();
+        }
+        kv_key_location(&self.args_loc, key).unwrap_or_else(|| self.args_loc.clone())
+    }
+}
+
+/// The column of `key=` on the line where a `k=v` string starts. Positions inside YAML scalars are not
+/// kept, and only the first line is searched: a folded string's later lines may be re-indented, so a
+/// key found there could not be pointed at reliably. Read on the error path only.
+pub(crate) fn kv_key_location(start: &Location, key: &str) -> Option<Location> {
+    let text = std::fs::read_to_string(start.path()).ok()?;
+    let line = text.lines().nth(start.line.checked_sub(1)?)?;
+    let chars: Vec<char> = line.chars().collect();
+    let needle: Vec<char> = format!("{key}=").chars().collect();
+    let from = start.column.saturating_sub(1);
+    (from..chars.len()).find_map(|i| {
+        let boundary = i == from || matches!(chars[i - 1], ' ' | '\t' | '"' | '\'');
+        (boundary && chars[i..].starts_with(&needle)).then(|| {
+            let mut loc = start.clone();
+            loc.column = i + 1;
+            loc
+        })
+    })
 }
 
 #[derive(Clone, Debug)]
@@ -219,7 +252,7 @@ impl Loader {
         let mut keywords = Keywords::default();
         let mut name = None;
         let mut action: Option<Action> = None;
-        let mut extra_args: Option<(VarMap, Location)> = None;
+        let mut extra_args: Option<(VarMap, &Node)> = None;
         let mut task = Task {
             loc: node.loc.clone(),
             name: None,
@@ -229,6 +262,7 @@ impl Loader {
                 args: VarMap::new(),
                 loc: node.loc.clone(),
                 args_loc: node.loc.clone(),
+                arg_locs: Vec::new(),
             },
             keywords: Keywords::default(),
             when: Vec::new(),
@@ -279,7 +313,7 @@ impl Loader {
                 "loop_control" => task.loop_control = Some(loop_control(value)?),
                 "args" => {
                     let args = fields::var_map(&key, value)?;
-                    extra_args = Some((args, value.loc.clone()));
+                    extra_args = Some((args, value));
                 }
                 "loop" => set_loop(&mut task, key_node, value)?,
                 k if k.starts_with("with_") => set_loop(&mut task, key_node, value)?,
@@ -300,11 +334,18 @@ impl Loader {
             Error::parse(node.loc.clone(), "no module/action detected in task")
                 .with_hint("add a module such as `debug: msg=...` or `command: ...` to the task")
         })?;
-        if let Some((args, _)) = extra_args {
+        if let Some((args, node)) = extra_args {
+            for (key_node, _) in node.as_map().unwrap_or_default() {
+                let key = key_node.key_text();
+                if !action.args.contains_key(&key) {
+                    action.arg_locs.push((key, key_node.loc.clone()));
+                }
+            }
             for (k, v) in args {
                 action.args.entry(k).or_insert(v);
             }
         }
+        super::validate::module_arguments(&action)?;
         task.name = name;
         task.keywords = keywords;
         task.action = action;
@@ -415,6 +456,7 @@ fn module_key(key_node: &Node, value: &Node, entries: &[(Node, Node)]) -> Result
         args: module_args(spec, value)?,
         loc: key_node.loc.clone(),
         args_loc: value.loc.clone(),
+        arg_locs: key_locations(value, &[]),
     })
 }
 
@@ -501,7 +543,18 @@ fn action_keyword(key_node: &Node, value: &Node) -> Result<Action> {
         args,
         loc: key_node.loc.clone(),
         args_loc: value.loc.clone(),
+        arg_locs: key_locations(value, &["module"]),
     })
+}
+
+/// The keys of a mapping of arguments and where they are; nothing for other forms.
+fn key_locations(node: &Node, skip: &[&str]) -> Vec<(String, Location)> {
+    node.as_map()
+        .unwrap_or_default()
+        .iter()
+        .map(|(k, _)| (k.key_text(), k.loc.clone()))
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .collect()
 }
 
 /// A module's arguments: a mapping, a `k=v` string, or nothing.

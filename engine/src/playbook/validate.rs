@@ -1,4 +1,5 @@
-//! Checks that need the whole play: every notified handler exists.
+//! Checks made when a playbook is loaded, before any host is contacted: module arguments against each
+//! module's own spec, every notified handler exists, every template compiles.
 
 use super::play::Play;
 use super::task::TaskItem;
@@ -18,6 +19,64 @@ pub fn each_task<'a>(items: &'a [TaskItem], visit: &mut dyn FnMut(&'a super::tas
             }
         }
     }
+}
+
+/// A task's module arguments against the module's argument spec: unknown names, and values outside the
+/// spec's `choices`. Only what cannot change at run time is judged: templated keys and values are left to
+/// the module's own validation when they are known (which words it exactly as Ansible does), and so are
+/// missing required arguments, which `module_defaults` or templated mappings may still supply.
+pub(crate) fn module_arguments(action: &super::task::Action) -> Result<()> {
+    // Engine keywords (include_tasks, import_role, ...) have no driver spec: they check their own options.
+    let Some(doc) = modules::doc(action.module) else {
+        return Ok(());
+    };
+    let rules = doc.rules();
+    if rules.unknown != modules::UnknownArgs::Accept {
+        // A templated value may turn out to be `omit` (`comment: "{{ x | default(omit) }}"`), which drops
+        // the argument before the module sees it, so only arguments with plain values are surely unknown.
+        let keys = action
+            .args
+            .iter()
+            .filter(|(k, v)| !is_templated(k) && !crate::template::contains_template(v))
+            .map(|(k, _)| k.as_str());
+        if let Some(key) = modules::unknown_keys(&rules, keys).first() {
+            let error = Error::parse(
+                action.arg_location(key),
+                format!(
+                    "unsupported parameter '{key}' for module '{}'",
+                    action.module
+                ),
+            );
+            return Err(match suggest::hint(key, modules::known_names(&rules)) {
+                Some(hint) => error.with_hint(hint),
+                None => error.with_hint(format!(
+                    "`ply doc {}` lists the parameters it takes",
+                    action.module
+                )),
+            });
+        }
+    }
+    for (key, value) in &action.args {
+        if is_templated(key) || crate::template::contains_template(value) {
+            continue;
+        }
+        let Some(spec) = modules::find_arg(rules.args, key) else {
+            continue;
+        };
+        // A value of the wrong type fails at run time with Ansible's wording; choices compare converted values.
+        let Ok(converted) = modules::convert_arg(spec, value) else {
+            continue;
+        };
+        if let Err((message, bad)) = modules::check_choices(spec, &converted) {
+            let error = Error::parse(action.arg_location(key), message);
+            let hint = bad
+                .first()
+                .and_then(|b| suggest::hint(b, spec.choices.iter().copied()))
+                .unwrap_or_else(|| format!("`ply doc {}` describes each value", action.module));
+            return Err(error.with_hint(hint));
+        }
+    }
+    Ok(())
 }
 
 /// Every `notify` names a handler (by name, `role : name` or `listen` topic) of the play.

@@ -14,6 +14,30 @@ pub(crate) fn build(
     strict: bool,
 ) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
+    env.set_syntax(syntax_config(overrides)?);
+    // Chainable keeps `a.b is defined` and `a.b | default(x)` working; the formatter makes
+    // printing an undefined value an error, which is what StrictUndefined does for Ansible.
+    env.set_undefined_behavior(if strict {
+        UndefinedBehavior::Strict
+    } else {
+        UndefinedBehavior::Chainable
+    });
+    env.set_formatter(format_value);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_debug(true);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    minijinja_contrib::add_to_environment(&mut env);
+    let search_path = Arc::new(options.search_path.clone());
+    env.set_loader(move |name| load_template(&search_path, name));
+    env.add_global("omit", Value::from(OMIT_TOKEN));
+    filters::register(&mut env);
+    tests::register(&mut env);
+    lookups::register(&mut env, options.clone());
+    Ok(env)
+}
+
+/// The delimiters and whitespace rules of templates with `overrides` (a `#jinja2:` header, or none).
+pub(crate) fn syntax_config(overrides: &Overrides) -> Result<SyntaxConfig, Error> {
     // Ansible's template action: trim_blocks on, lstrip_blocks off, and every trailing newline of
     // the source kept.
     let mut syntax = SyntaxConfig::builder();
@@ -42,26 +66,7 @@ pub(crate) fn build(
             pick(&overrides.comment.1, "#}"),
         );
     }
-    env.set_syntax(syntax.build()?);
-    // Chainable keeps `a.b is defined` and `a.b | default(x)` working; the formatter makes
-    // printing an undefined value an error, which is what StrictUndefined does for Ansible.
-    env.set_undefined_behavior(if strict {
-        UndefinedBehavior::Strict
-    } else {
-        UndefinedBehavior::Chainable
-    });
-    env.set_formatter(format_value);
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_debug(true);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    minijinja_contrib::add_to_environment(&mut env);
-    let search_path = Arc::new(options.search_path.clone());
-    env.set_loader(move |name| load_template(&search_path, name));
-    env.add_global("omit", Value::from(OMIT_TOKEN));
-    filters::register(&mut env);
-    tests::register(&mut env);
-    lookups::register(&mut env, options.clone());
-    Ok(env)
+    syntax.build()
 }
 
 fn format_value(

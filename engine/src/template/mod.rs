@@ -4,6 +4,7 @@
 //! registered. Variables are handed over raw (they may themselves contain `{{ }}`) and are templated
 //! lazily when a template touches them, like Ansible's `AnsibleJ2Vars`.
 
+mod analysis;
 mod convert;
 mod env;
 mod errors;
@@ -21,6 +22,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+pub use analysis::{FreeName, TEMPLATE_MODULE_VARS};
+pub(crate) use native::contains_template;
 pub use native::is_single_expression;
 
 /// Variables as the engine stores them: raw, so strings may still contain `{{ }}`.

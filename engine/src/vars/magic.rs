@@ -6,6 +6,28 @@ use crate::inventory::Inventory;
 use serde_json::{json, Value};
 use std::path::Path;
 
+/// The names of Ansible's magic variables other than `ansible_*` (every `ansible_*` name is taken as known:
+/// facts, connection settings and loop details use the prefix freely). Whatever [`magic_vars`] sets is
+/// here, as are the ones Ansible defines elsewhere (`hostvars`, `vars`, `role_names`, the default loop
+/// variable `item`), so a load-time check never calls them undefined.
+pub const MAGIC_NAMES: &[&str] = &[
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "inventory_file",
+    "inventory_dir",
+    "groups",
+    "group_names",
+    "hostvars",
+    "vars",
+    "play_hosts",
+    "playbook_dir",
+    "role_name",
+    "role_names",
+    "role_path",
+    "omit",
+    "item",
+];
+
 /// What the magic variables are computed from.
 pub struct MagicContext<'a> {
     pub inventory: &'a Inventory,
@@ -179,5 +201,11 @@ mod tests {
             hostvars(&inventory)["pg1.example.com"]["port_var"],
             json!(1)
         );
+        for name in vars.keys() {
+            assert!(
+                name.starts_with("ansible_") || MAGIC_NAMES.contains(&name.as_str()),
+                "{name} is missing from MAGIC_NAMES"
+            );
+        }
     }
 }

@@ -114,6 +114,29 @@ const OUTPUT_PLUGIN: ArgSpec = ArgSpec::new(
 )
 .default(ArgDefault::Str("test_decoding"));
 const OWNER: ArgSpec = ArgSpec::new("owner", ArgType::Str, "Owner of the database.");
+const TEMPLATE: ArgSpec = ArgSpec::new(
+    "template",
+    ArgType::Str,
+    "Template the database is created from (e.g. template0, needed for an encoding or locale other \
+     than template1's). Only used when the database is created.",
+);
+const ENCODING: ArgSpec = ArgSpec::new(
+    "encoding",
+    ArgType::Str,
+    "Encoding of the database (e.g. UTF-8). An existing database with another encoding is an error: \
+     PostgreSQL cannot change it.",
+);
+const LC_COLLATE: ArgSpec = ArgSpec::new(
+    "lc_collate",
+    ArgType::Str,
+    "Collation order (LC_COLLATE) of the database; like encoding, never changed on an existing database.",
+);
+const LC_CTYPE: ArgSpec = ArgSpec::new(
+    "lc_ctype",
+    ArgType::Str,
+    "Character classification (LC_CTYPE) of the database; like encoding, never changed on an existing \
+     database.",
+);
 
 static SQL_ARGS: &[ArgSpec] = &[
     LOGIN_DB,
@@ -192,6 +215,14 @@ static USER_ARGS: &[ArgSpec] = &[
     ROLE_ATTR,
     CONN_LIMIT,
     STATE,
+    ArgSpec::new(
+        "fail_on_user",
+        ArgType::Bool,
+        "With state=absent: fail when the role cannot be dropped (it still owns objects or has \
+         privileges). When false, the role is left in place with a warning and the task is ok.",
+    )
+    .aliases(&["fail_on_role"])
+    .default(ArgDefault::Bool(true)),
 ];
 static SLOT_ARGS: &[ArgSpec] = &[
     LOGIN_DB,
@@ -223,6 +254,10 @@ static DB_ARGS: &[ArgSpec] = &[
         .required()
         .aliases(&["db"]),
     OWNER,
+    TEMPLATE,
+    ENCODING,
+    LC_COLLATE,
+    LC_CTYPE,
     STATE,
 ];
 static PING_ARGS: &[ArgSpec] = &[
@@ -369,9 +404,15 @@ pub struct Params {
     value: Option<String>,
     database: Option<String>,
     owner: Option<String>,
+    template: Option<String>,
+    encoding: Option<String>,
+    lc_collate: Option<String>,
+    lc_ctype: Option<String>,
     password: Option<String>,
     role_attr_flags: Option<String>,
     conn_limit: Option<i64>,
+    /// None (the sql module's `user:` helper) fails like the default true.
+    fail_on_user: Option<bool>,
     state: Option<String>,
     slot_type: Option<String>,
     immediately_reserve: bool,
@@ -864,6 +905,14 @@ impl Sql {
         }
         match self.exec(p, ctx, &[], &changes).await {
             Ok(_) => done(true, shown, &[("user", json!(name))]),
+            Err(e) if state == "absent" && p.fail_on_user == Some(false) => {
+                let mut result = done(false, shown, &[("user", json!(name))]);
+                result.warnings.push(format!(
+                    "Unable to remove user {name}: {}",
+                    e.msg.unwrap_or_default()
+                ));
+                result
+            }
             Err(mut e) => {
                 e.values.insert("executed_queries".into(), json!(shown));
                 e
@@ -974,37 +1023,95 @@ impl Sql {
     }
 
     async fn database(&self, p: &Params, name: &str, ctx: &ModuleContext<'_>) -> ModuleResult {
-        let vars = vec![("ply_db".to_string(), name.to_string())];
+        let mut vars = vec![
+            ("ply_db".to_string(), name.to_string()),
+            (
+                "ply_encoding".to_string(),
+                p.encoding.clone().unwrap_or_default(),
+            ),
+        ];
+        // The server compares encodings itself, so that `UTF-8`, `utf8` and `UTF8` are one encoding.
         let read =
-            "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = :'ply_db'";
-        let owner = match self.exec(p, ctx, &vars, &[read.into()]).await {
-            Ok(r) => first_row(&r).map(|row| {
-                row.get("owner")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            }),
+            "SELECT pg_get_userbyid(datdba) AS owner, pg_encoding_to_char(encoding) AS encoding, \
+                    encoding = pg_char_to_encoding(:'ply_encoding') AS same_encoding, \
+                    datcollate AS lc_collate, datctype AS lc_ctype \
+                    FROM pg_database WHERE datname = :'ply_db'";
+        let existing = match self.exec(p, ctx, &vars, &[read.into()]).await {
+            Ok(r) => first_row(&r).cloned(),
             Err(e) => return e,
+        };
+        let text = |row: &Map<String, Value>, key: &str| {
+            row.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
         };
         let db = ident(name);
         let mut sql = Vec::new();
-        match (p.state.as_deref() == Some("absent"), owner) {
+        // What is shown carries the values; what runs binds them as psql variables.
+        let mut run = Vec::new();
+        match (p.state.as_deref() == Some("absent"), existing) {
             (true, Some(_)) => sql.push(format!("DROP DATABASE {db}")),
             (true, None) => {}
-            (false, None) => sql.push(match &p.owner {
-                Some(o) => format!("CREATE DATABASE {db} OWNER {}", ident(o)),
-                None => format!("CREATE DATABASE {db}"),
-            }),
-            (false, Some(current)) => {
+            (false, None) => {
+                let mut shown = format!("CREATE DATABASE {db}");
+                let mut bound = shown.clone();
+                if let Some(o) = &p.owner {
+                    let clause = format!(" OWNER {}", ident(o));
+                    shown.push_str(&clause);
+                    bound.push_str(&clause);
+                }
+                if let Some(t) = &p.template {
+                    let clause = format!(" TEMPLATE {}", ident(t));
+                    shown.push_str(&clause);
+                    bound.push_str(&clause);
+                }
+                for (keyword, var, value) in [
+                    ("ENCODING", "ply_encoding", &p.encoding),
+                    ("LC_COLLATE", "ply_lc_collate", &p.lc_collate),
+                    ("LC_CTYPE", "ply_lc_ctype", &p.lc_ctype),
+                ] {
+                    if let Some(value) = value {
+                        shown.push_str(&format!(" {keyword} '{}'", value.replace('\'', "''")));
+                        bound.push_str(&format!(" {keyword} :'{var}'"));
+                        vars.push((var.to_string(), value.clone()));
+                    }
+                }
+                sql.push(shown);
+                run.push(bound);
+            }
+            (false, Some(row)) => {
+                // PostgreSQL fixes these when a database is created; a difference cannot be converged.
+                if p.encoding.is_some() && row.get("same_encoding") != Some(&Value::Bool(true)) {
+                    return ModuleResult::failed(format!(
+                        "Changing database encoding is not supported. Current encoding: {}",
+                        text(&row, "encoding")
+                    ));
+                }
+                for (key, label, wanted) in [
+                    ("lc_collate", "LC_COLLATE", &p.lc_collate),
+                    ("lc_ctype", "LC_CTYPE", &p.lc_ctype),
+                ] {
+                    let current = text(&row, key);
+                    if wanted.as_ref().is_some_and(|w| *w != current) {
+                        return ModuleResult::failed(format!(
+                            "Changing {label} is not supported. Current {label}: {current}"
+                        ));
+                    }
+                }
+                let current = text(&row, "owner");
                 if let Some(o) = p.owner.as_ref().filter(|o| **o != current) {
                     sql.push(format!("ALTER DATABASE {db} OWNER TO {}", ident(o)));
                 }
             }
         }
+        if run.is_empty() {
+            run.clone_from(&sql);
+        }
         if sql.is_empty() || ctx.check_mode {
             return done(!sql.is_empty(), sql, &[("db", json!(name))]);
         }
-        match self.exec(p, ctx, &[], &sql).await {
+        match self.exec(p, ctx, &vars, &run).await {
             Ok(_) => done(
                 true,
                 sql.clone(),
