@@ -247,3 +247,23 @@ pub fn recap(stdout: &str) -> Vec<(String, [u32; 4])> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::host_lines;
+
+    /// Only `ply-NAME-K ADDRESS` lines are hosts: tool output that reaches stdout anyway is ignored.
+    #[test]
+    fn host_lines_ignore_everything_else() {
+        let stdout =
+            "I: Retrieving InRelease\nply-x-1 172.29.1.2\nply-x-a 172.29.1.3\nply-y-1 172.29.1.4\n\
+                      ply-x-2 not-an-address\nply-x-3 172.29.1.5 extra\nply-x-10 fd00::a\n";
+        assert_eq!(
+            host_lines("x", stdout),
+            [
+                ("ply-x-1".to_string(), "172.29.1.2".to_string()),
+                ("ply-x-10".to_string(), "fd00::a".to_string())
+            ]
+        );
+    }
+}

@@ -14,8 +14,8 @@
 //! machine, with random passwords ([`user_password`], [`sudo_pw_password`]) generated once per boot and kept
 //! in the root-only [`PASSWORD_FILE`], so parallel test processes agree. `tests/run` removes the users, their
 //! sudoers drop-in and that file when it ends (`tests/cleanup-users`, which can also be run by hand). sshd
-//! refuses to run unprivileged with password auth and other users, so this needs root (CI and the dev
-//! machines run tests as root).
+//! refuses to run unprivileged with password auth and other users, so this needs root: the tests that use
+//! it are built only with `--features system-tests` (tests/run, which CI runs as root, turns it on).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;

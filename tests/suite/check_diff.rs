@@ -1,7 +1,9 @@
 //! `--check --diff` must predict exactly what a real run then does: the same changed tasks and the same
 //! diffs, while changing nothing. Later tasks in a check run see what earlier ones would have written
 //! (template, then lineinfile on the rendered file, then copy), over the local connection and over SSH.
+//! The SSH case needs the throwaway sshd (root) and is built only with `--features system-tests`.
 
+#[cfg(feature = "system-tests")]
 use ply_tests::sshd::{KeyKind, Sshd};
 use ply_tests::{Outcome, Ply};
 use std::collections::BTreeMap;
@@ -134,6 +136,7 @@ fn check_diff_predicts_the_real_run_locally() {
     check_predicts_the_real_run(dir.path());
 }
 
+#[cfg(feature = "system-tests")]
 #[test]
 fn check_diff_predicts_the_real_run_over_ssh() {
     let sshd = Sshd::start();

@@ -2,8 +2,10 @@
 //! module) run by the `ply` binary: over SSH to the loopback sshd, where the tasks run as the test user, and
 //! over the local connection. Each transport runs the whole table three times: in check mode (which must
 //! predict every result and change no file), for real, and again (which changes only what Ansible's
-//! re-run changes).
+//! re-run changes). The SSH transport needs the throwaway sshd (root) and is built only with
+//! `--features system-tests`; the local one runs with plain `cargo test`.
 
+#[cfg(feature = "system-tests")]
 use ply_tests::sshd::{KeyKind, Sshd};
 use ply_tests::{workspace_root, Ply};
 use serde_json::{json, Value};
@@ -175,6 +177,7 @@ fn run_table(inventory_host: &str) {
     );
 }
 
+#[cfg(feature = "system-tests")]
 #[test]
 fn lineinfile_table_over_ssh() {
     let sshd = Sshd::start();

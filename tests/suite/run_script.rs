@@ -7,8 +7,14 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 fn summary(log: &str) -> String {
+    summary_with(&[], log)
+}
+
+/// tests/summary with options (`--features LIST`), the log on stdin.
+fn summary_with(options: &[&str], log: &str) -> String {
     let mut child = Command::new("bash")
         .arg(tests_dir().join("summary"))
+        .args(options)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -130,6 +136,21 @@ fn summary_sums_every_binary_and_names_the_failures() {
          -p a --lib: tests::bad\n  \
          -p b --test crash: the test binary did not finish (signal: 6, SIGABRT: process abort signal)\n  \
          -p b --test other: fails_too\n"
+    );
+}
+
+/// tests/run turns the test tiers on; cargo's rerun hint leaves the features out, the summary adds them,
+/// since a gated target does not exist without them.
+#[test]
+fn summary_with_features_names_them_in_every_rerun() {
+    assert_eq!(
+        summary_with(&["--features", "system-tests,lab-tests"], FAILING_RUN),
+        "4 passed, 3 failed, 1 ignored\n\
+         failed:\n  \
+         -p a --lib --features system-tests,lab-tests: tests::bad\n  \
+         -p b --test crash --features system-tests,lab-tests: the test binary did not finish \
+         (signal: 6, SIGABRT: process abort signal)\n  \
+         -p b --test other --features system-tests,lab-tests: fails_too\n"
     );
 }
 

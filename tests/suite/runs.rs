@@ -5,6 +5,10 @@
 //! `args-NAME` (extra options, one per line), `exit-NAME` (expected exit code, default 0) and
 //! `expected-NAME.txt` (the human output, golden). The default variant has no suffix. Set
 //! `PLY_BLESS=1` to write missing or changed golden files, then review them.
+//!
+//! The golden runs need root (the become case runs tasks as another user through sudo; SSH needs the
+//! throwaway sshd) and are built only with `--features system-tests`; the other checks run with plain
+//! `cargo test`.
 
 use ply_tests::sshd::{KeyKind, Sshd};
 use ply_tests::{tests_dir, Outcome, Ply};
@@ -12,7 +16,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// How the run's hosts are reached.
+/// How the run's hosts are reached. Only the golden runs (`--features system-tests`) use SSH.
+#[cfg_attr(not(feature = "system-tests"), allow(dead_code))]
 enum Transport<'a> {
     Local,
     Ssh(&'a Sshd),
@@ -37,6 +42,7 @@ impl Transport<'_> {
         }
     }
 
+    #[cfg(feature = "system-tests")]
     fn name(&self) -> &'static str {
         match self {
             Transport::Local => "local",
@@ -95,6 +101,7 @@ fn run(scratch: &Scratch, extra: &[&str]) -> Outcome {
 
 /// Output with what varies run to run replaced: the scratch folder, clock times and durations. The
 /// timing summary keeps its task names, sorted, since equal-looking times sort differently each run.
+#[cfg(feature = "system-tests")]
 fn normalized(text: &str, scratch: &Scratch) -> String {
     let root = scratch.case.parent().expect("root").display().to_string();
     let canonical = fs::canonicalize(scratch.case.parent().expect("root"))
@@ -135,17 +142,20 @@ fn normalized(text: &str, scratch: &Scratch) -> String {
     joined
 }
 
+#[cfg(feature = "system-tests")]
 #[test]
 fn golden_runs_local() {
     golden_runs(&Transport::Local);
 }
 
+#[cfg(feature = "system-tests")]
 #[test]
 fn golden_runs_over_ssh() {
     let sshd = Sshd::start();
     golden_runs(&Transport::Ssh(&sshd));
 }
 
+#[cfg(feature = "system-tests")]
 fn golden_runs(transport: &Transport<'_>) {
     let runs = tests_dir().join("runs");
     let mut cases: Vec<String> = fs::read_dir(&runs)
