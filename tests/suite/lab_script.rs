@@ -199,7 +199,10 @@ fn failed_up_leaves_nothing_behind() {
     let name = "labfail";
     // Docker itself answers the "nothing left" checks: start it (and build the image the failing `up`s
     // use) the way every lab command does, so this test does not depend on another having done it.
-    succeeded(&lab(name, &["image", "bookworm"], &[]), "lab image bookworm");
+    succeeded(
+        &lab(name, &["image", "bookworm"], &[]),
+        "lab image bookworm",
+    );
     lab(name, &["down"], &[]);
     let nothing_left = |what: &str| {
         assert_eq!(containers(name), Vec::<String>::new(), "{what}");
