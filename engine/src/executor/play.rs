@@ -94,6 +94,9 @@ struct PlayContext<'a> {
     abort: bool,
     /// The play broke (any_errors_fatal, max_fail_percentage): unlike end_play, it stops the playbook.
     broken: bool,
+    /// any_errors_fatal stopped the play for an unreachable host: every host is lost, yet (as in
+    /// ansible-playbook, which counts that host both failed and unreachable) the playbook goes on.
+    fatal_unreachable: bool,
 }
 
 /// A whole run: hosts' state across plays, connections, and the reporter.
@@ -240,6 +243,7 @@ impl<'a> Run<'a> {
             self.report(&Event::Warning { message: warning });
         }
         // Hosts that failed or became unreachable in an earlier play stay out.
+        let matched_count = matched.hosts.len();
         let hosts: Vec<String> = matched
             .hosts
             .into_iter()
@@ -250,7 +254,11 @@ impl<'a> Run<'a> {
                 name: play.display_name().to_string(),
                 hosts: Vec::new(),
             });
-            self.report(&Event::NoHostsMatched);
+            // Hosts that matched but were lost earlier leave a play with nothing to run, which Ansible
+            // does not call "no hosts matched".
+            if matched_count == 0 {
+                self.report(&Event::NoHostsMatched);
+            }
             return Ok(PlayEnd::Completed);
         }
         let mut context = PlayContext {
@@ -269,6 +277,7 @@ impl<'a> Run<'a> {
             extra_handlers: Vec::new(),
             abort: false,
             broken: false,
+            fatal_unreachable: false,
         };
         // Like `roles:`, every import_role exposes its defaults and vars to the whole play (Ansible
         // 2.7+ reads them at parse time, so even tasks before the import see them).
@@ -331,7 +340,7 @@ impl<'a> Run<'a> {
                 .iter()
                 .filter(|h| self.with_host(h, |state| state.failed || state.unreachable))
                 .count();
-            if context.broken || lost == batch.len() {
+            if context.broken || (lost == batch.len() && !context.fatal_unreachable) {
                 end = PlayEnd::Broken;
                 break;
             }
@@ -810,6 +819,7 @@ impl<'a> Run<'a> {
             .unwrap_or_else(|p| p.into_inner())
             .push((name.clone(), started.elapsed().as_secs_f64()));
         let mut failed = BTreeSet::new();
+        let mut unreachable = false;
         let mut meta_actions = Vec::new();
         let any_errors_fatal = self.truthy(task_scope.any_errors_fatal.as_ref());
         for (host, outcome) in &outcomes {
@@ -826,6 +836,7 @@ impl<'a> Run<'a> {
             if outcome.status == Status::Failed && !outcome.ignored {
                 failed.insert(host.clone());
             }
+            unreachable |= outcome.status == Status::Unreachable && !outcome.ignored;
             if let Some(meta) = outcome.meta {
                 meta_actions.push((host.clone(), meta));
             }
@@ -845,6 +856,16 @@ impl<'a> Run<'a> {
         if any_errors_fatal && !failed.is_empty() && !scope.rescuable {
             context.abort = true;
             context.broken = true;
+        } else if any_errors_fatal && unreachable && !scope.rescuable {
+            // Ansible's linear strategy counts an unreachable host as fatal too: the play stops and every
+            // other host is failed for the rest of the playbook, but (unlike a failure) without a
+            // failure in the recap, without "NO MORE HOSTS LEFT", and later plays still start (with
+            // no host left to run on).
+            context.abort = true;
+            context.fatal_unreachable = true;
+            for host in hosts {
+                self.with_host(host, |h| h.failed = true);
+            }
         }
         if !failed.is_empty()
             && !scope.rescuable
@@ -853,7 +874,7 @@ impl<'a> Run<'a> {
             context.abort = true;
             context.broken = true;
         }
-        if context.abort && !is_meta {
+        if context.abort && !context.fatal_unreachable && !is_meta {
             self.report(&Event::NoMoreHosts);
         }
         // Actions for the whole batch (flush_handlers, end_play) happen once, whichever hosts asked.
