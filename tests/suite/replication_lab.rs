@@ -231,17 +231,26 @@ fn lifecycle(name: &str, suite: &str, major: &str) {
         .unwrap_or_else(|| panic!("no new primary named: {}", failover.stdout));
     let other = if new_primary == s1 { s2 } else { s1 };
     assert_eq!(lab.query(new_primary, "SELECT pg_is_in_recovery()"), "f");
+    // fenced: stopped, and neither pg_ctlcluster nor the boot (start.conf) starts it again
     assert_eq!(
-        lab.sh(p, &format!("pg_ctlcluster {major} main status"))
-            .status
-            .code(),
-        Some(3),
+        lab.sh_ok(p, "pg_lsclusters -h | awk '{print $4}'"),
+        "down,recovery",
         "the old primary still runs"
     );
     assert!(lab
         .sh_ok(p, &format!("cat /etc/postgresql/{major}/main/start.conf"))
         .lines()
-        .any(|l| l.trim() == "manual"));
+        .any(|l| l.trim() == "disabled"));
+    let start = lab.sh(p, &format!("pg_ctlcluster {major} main start"));
+    assert!(
+        !start.status.success()
+            && String::from_utf8_lossy(&start.stderr).contains("Cluster is disabled"),
+        "the fenced old primary could be started: {start:?}"
+    );
+    assert!(lab
+        .sh(p, &format!("test -f /var/lib/postgresql/{major}/main/standby.signal"))
+        .status
+        .success());
     row_reaches(&lab, new_primary, &[other], "after-failover");
     let status = play(&lab, "status.yml", &[], 0);
     assert!(
@@ -256,7 +265,7 @@ fn lifecycle(name: &str, suite: &str, major: &str) {
         status
             .stdout
             .lines()
-            .any(|l| l.contains(&format!("\"{p} ")) && l.contains("down")),
+            .any(|l| l.contains(&format!("\"{p} ")) && l.contains("fenced")),
         "{}",
         status.stdout
     );
@@ -434,10 +443,21 @@ fn rejoin_falls_back_to_a_fresh_clone() {
     lab.sh_ok(p, "rm -f /var/lib/postgresql/15/main/pg_wal/0000*");
     let rejoin = play(&lab, "rejoin.yml", &[], 0);
     assert!(
-        rejoin.stdout.contains("pg_rewind failed, cloning instead"),
+        rejoin
+            .stdout
+            .contains(&format!("pg_rewind failed, so {p} gets a fresh base backup")),
         "{}",
         rejoin.stdout
     );
+    // the former primary's data directory was moved aside, not deleted, and the run said where
+    let aside = rejoin
+        .stdout
+        .split("moved /var/lib/postgresql/15/main aside to ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no move-aside reported: {}", rejoin.stdout))
+        .to_string();
+    lab.sh_ok(p, &format!("test -f {aside}/PG_VERSION && test -d {aside}/base"));
     let s_address = &lab.hosts[1].1;
     assert_eq!(
         lab.query(
