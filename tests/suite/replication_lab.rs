@@ -248,7 +248,10 @@ fn lifecycle(name: &str, suite: &str, major: &str) {
         "the fenced old primary could be started: {start:?}"
     );
     assert!(lab
-        .sh(p, &format!("test -f /var/lib/postgresql/{major}/main/standby.signal"))
+        .sh(
+            p,
+            &format!("test -f /var/lib/postgresql/{major}/main/standby.signal")
+        )
         .status
         .success());
     row_reaches(&lab, new_primary, &[other], "after-failover");
@@ -443,9 +446,9 @@ fn rejoin_falls_back_to_a_fresh_clone() {
     lab.sh_ok(p, "rm -f /var/lib/postgresql/15/main/pg_wal/0000*");
     let rejoin = play(&lab, "rejoin.yml", &[], 0);
     assert!(
-        rejoin
-            .stdout
-            .contains(&format!("pg_rewind failed, so {p} gets a fresh base backup")),
+        rejoin.stdout.contains(&format!(
+            "pg_rewind failed, so {p} gets a fresh base backup"
+        )),
         "{}",
         rejoin.stdout
     );
@@ -457,7 +460,10 @@ fn rejoin_falls_back_to_a_fresh_clone() {
         .and_then(|rest| rest.split(':').next())
         .unwrap_or_else(|| panic!("no move-aside reported: {}", rejoin.stdout))
         .to_string();
-    lab.sh_ok(p, &format!("test -f {aside}/PG_VERSION && test -d {aside}/base"));
+    lab.sh_ok(
+        p,
+        &format!("test -f {aside}/PG_VERSION && test -d {aside}/base"),
+    );
     let s_address = &lab.hosts[1].1;
     assert_eq!(
         lab.query(

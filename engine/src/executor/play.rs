@@ -579,7 +579,17 @@ impl<'a> Run<'a> {
                 vars.extend(state.include_vars.clone());
                 vars.extend(state.set_facts.clone());
             }
+            // the per-host magic variables Ansible's hostvars carry (the global ones, such as
+            // `groups`, templates read from the caller)
             vars.insert("inventory_hostname".into(), json!(host));
+            vars.insert(
+                "inventory_hostname_short".into(),
+                json!(host.split('.').next().unwrap_or(host)),
+            );
+            vars.insert(
+                "group_names".into(),
+                json!(self.inventory.group_names(host)),
+            );
             all.insert(host.to_string(), Value::Object(vars));
         }
         Value::Object(all)

@@ -48,6 +48,9 @@ pub(crate) struct LazyVars {
     /// Variables shared by every host of a task step (`hostvars`), read after `vars`: one copy for all
     /// hosts instead of one per host and per templating call.
     shared: Option<Arc<VarMap>>,
+    /// Where a name missing here is read: for one host of `hostvars`, the variables of the templating
+    /// call that reached it (`groups`, `playbook_dir`, ... are not in a host's entry).
+    parent: Option<Arc<LazyVars>>,
     me: Weak<LazyVars>,
     cache: Mutex<HashMap<String, Value>>,
     guard: Guard,
@@ -67,10 +70,20 @@ impl LazyVars {
         vars: Arc<VarMap>,
         shared: Option<Arc<VarMap>>,
     ) -> Arc<LazyVars> {
+        Self::with_parent(core, vars, shared, None)
+    }
+
+    fn with_parent(
+        core: Arc<Core>,
+        vars: Arc<VarMap>,
+        shared: Option<Arc<VarMap>>,
+        parent: Option<Arc<LazyVars>>,
+    ) -> Arc<LazyVars> {
         Arc::new_cyclic(|me| LazyVars {
             core,
             vars,
             shared,
+            parent,
             me: me.clone(),
             cache: Mutex::new(HashMap::new()),
             guard: Guard::default(),
@@ -85,6 +98,7 @@ impl LazyVars {
             || self.shared.as_ref().is_some_and(|s| s.contains_key(name))
             || name == "vars"
             || name == VARS_KEY
+            || self.parent.as_ref().is_some_and(|p| p.has(name))
     }
 
     fn raw(&self, name: &str) -> Option<&serde_json::Value> {
@@ -110,11 +124,19 @@ impl Object for LazyVars {
             return Some(hit.clone());
         }
         let Some(raw) = self.raw(name) else {
+            if let Some(parent) = &self.parent {
+                return parent.get_value(key);
+            }
             // Ansible's `vars` magic variable: all variables, templated on access.
             return (name == VARS_KEY || name == "vars")
                 .then(|| Value::from_dyn_object(self.clone()));
         };
-        let value = resolve(&self.core, &self.me, raw, &self.guard, name);
+        let value = match raw {
+            serde_json::Value::Object(_) if name == "hostvars" => {
+                Value::from_object(HostVars::new(self.clone()))
+            }
+            _ => resolve(&self.core, &self.me, raw, &self.guard, name),
+        };
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -133,6 +155,113 @@ impl Object for LazyVars {
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
         Some(self.vars.len())
+    }
+}
+
+/// `hostvars`: each host's variables, templated in that host's own context as Ansible does, so that
+/// `hostvars[b].x` with `x: "{{ inventory_hostname }}-x"` is `b-x` whichever host reads it. Names a host's
+/// entry lacks (`groups`, `playbook_dir`) are read from the caller's variables while templating, but
+/// are not entries of `hostvars[b]` (role defaults and play vars are not host variables).
+struct HostVars {
+    caller: Arc<LazyVars>,
+    cache: Mutex<HashMap<String, Value>>,
+}
+
+impl std::fmt::Debug for HostVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostVars").finish_non_exhaustive()
+    }
+}
+
+impl HostVars {
+    fn new(caller: Arc<LazyVars>) -> HostVars {
+        HostVars {
+            caller,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn hosts(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.caller.raw("hostvars")?.as_object()
+    }
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let host = key.as_str()?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = cache.get(host) {
+            return Some(hit.clone());
+        }
+        let serde_json::Value::Object(vars) = self.hosts()?.get(host)? else {
+            return None;
+        };
+        let own = Arc::new(vars.clone().into_iter().collect::<VarMap>());
+        let context = LazyVars::with_parent(
+            self.caller.core.clone(),
+            own,
+            None,
+            Some(self.caller.clone()),
+        );
+        let entry = Value::from_object(HostEntry { context });
+        cache.insert(host.to_owned(), entry.clone());
+        Some(entry)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        match self.hosts() {
+            Some(hosts) => {
+                Enumerator::Values(hosts.keys().map(|k| Value::from(k.as_str())).collect())
+            }
+            None => Enumerator::Empty,
+        }
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        self.hosts().map(|hosts| hosts.len())
+    }
+}
+
+/// One host of `hostvars`: only its own variables, templated in its context.
+struct HostEntry {
+    context: Arc<LazyVars>,
+}
+
+impl std::fmt::Debug for HostEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostEntry").finish_non_exhaustive()
+    }
+}
+
+impl Object for HostEntry {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        if !self.context.vars.contains_key(name) {
+            return None;
+        }
+        self.context.get_value(key)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(
+            self.context
+                .vars
+                .keys()
+                .map(|k| Value::from(k.as_str()))
+                .collect(),
+        )
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.context.vars.len())
     }
 }
 
