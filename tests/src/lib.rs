@@ -5,6 +5,7 @@
 //! Ply::new().args(["run", "site.yml", "--syntax-check"]).current_dir("corpus/good/x").run().success().stdout_has("playbook:");
 //! ```
 
+pub mod chaos;
 pub mod lab;
 pub mod postgres;
 pub mod sshd;
