@@ -210,6 +210,13 @@ pub trait Connection: Send + Sync {
         self.write_file(path, &content, attributes, become_).await
     }
 
+    /// Why the connection to the host is gone, when it is. A module that fails because its connection
+    /// died reports the failure in its own words; the executor asks this afterwards so that such a task
+    /// is UNREACHABLE, whatever the module made of the error. Connections that cannot be lost say `None`.
+    fn lost(&self) -> Option<String> {
+        None
+    }
+
     /// Whether this connection is the check-mode overlay: it records writes instead of making them. In
     /// check mode a module writes its predicted files through such a connection (and records directories
     /// and removals with the two methods below), so that later tasks of the run see them. Other

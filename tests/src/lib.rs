@@ -91,6 +91,41 @@ impl Ply {
     }
 
     pub fn run(self) -> Outcome {
+        let output = self.command().output().expect("ply runs");
+        Outcome {
+            invocation: format!("ply {}", self.args.join(" ")),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Starts the run without waiting, for tests that do something to it (or to its hosts) meanwhile.
+    pub fn spawn(self) -> Running {
+        let mut child = self
+            .command()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ply starts");
+        let collect = |mut pipe: Box<dyn std::io::Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = pipe.read_to_end(&mut text);
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = collect(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = collect(Box::new(child.stderr.take().expect("stderr")));
+        Running {
+            invocation: format!("ply {}", self.args.join(" ")),
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn command(&self) -> Command {
         let mut command = Command::new(ply_binary());
         command
             .args(&self.args)
@@ -102,13 +137,59 @@ impl Ply {
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
         }
-        let output = command.output().expect("ply runs");
-        Outcome {
-            invocation: format!("ply {}", self.args.join(" ")),
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        command
+    }
+}
+
+/// A `ply` run in progress ([`Ply::spawn`]); its output is collected until it exits.
+pub struct Running {
+    invocation: String,
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`INT`, `TERM`, ...) to the ply process, as a terminal or a supervisor would.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} {} failed", self.child.id());
+    }
+
+    /// Waits for the exit, at most `limit`; a run still going after that is killed and the test fails.
+    pub fn wait(mut self, limit: std::time::Duration) -> Outcome {
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for ply") {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let outcome = Outcome {
+            invocation: self.invocation,
+            code: status.and_then(|s| s.code()),
+            stdout: self.stdout.join().unwrap_or_default(),
+            stderr: self.stderr.join().unwrap_or_default(),
+        };
+        assert!(
+            status.is_some(),
+            "still running after {limit:?}, killed\n{}",
+            outcome.context()
+        );
+        outcome
     }
 }
 

@@ -250,9 +250,14 @@ fn json_events_describe_the_run() {
 
 #[test]
 fn no_log_hides_secrets_everywhere() {
-    for format in ["human", "json"] {
+    for (format, verbosity) in [
+        ("human", "-v"),
+        ("human", "-vvvv"),
+        ("json", "-v"),
+        ("json", "-vvvv"),
+    ] {
         let scratch = scratch("no_log");
-        let outcome = run(&scratch, &["--output", format, "-vvv"]).success();
+        let outcome = run(&scratch, &["--output", format, verbosity, "--diff"]).success();
         assert!(
             !outcome.stdout.contains("hunter2"),
             "{format} output leaks the secret:\n{}",

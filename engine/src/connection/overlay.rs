@@ -334,6 +334,10 @@ impl Connection for CheckOverlay {
         true
     }
 
+    fn lost(&self) -> Option<String> {
+        self.inner.lost()
+    }
+
     async fn check_record_directory(
         &self,
         path: &str,

@@ -34,6 +34,7 @@ struct Inherited {
     environment: Option<Value>,
     no_log: Option<Value>,
     ignore_errors: Option<Value>,
+    ignore_unreachable: Option<Value>,
     delegate_to: Option<String>,
     run_once: Option<Value>,
     any_errors_fatal: Option<Value>,
@@ -59,7 +60,8 @@ impl Inherited {
             diff,
             no_log,
             run_once,
-            any_errors_fatal
+            any_errors_fatal,
+            ignore_unreachable
         );
         if let Some(env) = &keywords.environment {
             next.environment = Some(merge_environment(next.environment.take(), env));
@@ -779,6 +781,9 @@ impl<'a> Run<'a> {
                         &templar,
                     )
                     .unwrap_or(false);
+                let ignore_unreachable = self
+                    .flag(task_scope.ignore_unreachable.as_ref(), &vars, &templar)
+                    .unwrap_or(false);
                 let become_ = self.become_for(task_scope, &vars, &templar);
                 let own_vars = vars.clone();
                 let connection_templar = templar.clone();
@@ -819,6 +824,7 @@ impl<'a> Run<'a> {
                     search_path: &search_path,
                     no_log,
                     ignore_errors,
+                    ignore_unreachable,
                 };
                 (host.clone(), run.run().await)
             }
@@ -1019,7 +1025,7 @@ impl<'a> Run<'a> {
         if outcome.changed() {
             self.with_host(host, |s| s.notified.extend(task.notify.iter().cloned()));
         }
-        if outcome.status == Status::Unreachable {
+        if outcome.status == Status::Unreachable && !outcome.ignored {
             self.with_host(host, |s| s.unreachable = true);
         }
         if outcome.status == Status::Failed && !outcome.ignored {
@@ -1049,6 +1055,11 @@ impl<'a> Run<'a> {
             let stats = &mut s.stats;
             match status {
                 Status::Skipped => stats.skipped += 1,
+                // ignore_unreachable: Ansible counts the result ok and ignored.
+                Status::Unreachable if ignored => {
+                    stats.ok += 1;
+                    stats.ignored += 1;
+                }
                 Status::Unreachable => stats.unreachable += 1,
                 Status::Failed if ignored => {
                     stats.ok += 1;

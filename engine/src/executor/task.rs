@@ -34,6 +34,7 @@ pub struct TaskRun<'a> {
     pub search_path: &'a [PathBuf],
     pub no_log: bool,
     pub ignore_errors: bool,
+    pub ignore_unreachable: bool,
 }
 
 /// What happened, for the play runner to record and report.
@@ -132,11 +133,11 @@ impl TaskRun<'_> {
         started: Instant,
         mut events: Vec<Event>,
     ) -> TaskOutcome {
-        let ignored = status == Status::Failed && self.ignore_errors;
+        let ignored = self.is_ignored(status);
         let shown = self.shown(&result);
         events.push(Event::HostResult(HostResult {
             host: self.host.to_string(),
-            delegated_to: self.delegate_label(),
+            delegated_to: self.delegate_label(&self.vars),
             status,
             ignored,
             item_label: None,
@@ -166,6 +167,7 @@ impl TaskRun<'_> {
         let mut results = Vec::new();
         let mut facts = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut any_unreachable = false;
         let count = items.len();
         for (index, item) in items.into_iter().enumerate() {
             let item_started = Instant::now();
@@ -212,14 +214,20 @@ impl TaskRun<'_> {
             result.insert("ansible_loop_var".into(), json!(loop_var));
             any_changed |= status == Status::Changed;
             any_failed |= status == Status::Failed;
+            any_unreachable |= status == Status::Unreachable;
             all_skipped &= status == Status::Skipped;
             let shown = self.shown(&result);
             events.push(Event::HostResult(HostResult {
                 host: self.host.to_string(),
-                delegated_to: self.delegate_label(),
+                delegated_to: self.delegate_label(&vars),
                 status,
                 ignored: false,
-                item_label: Some(display_label(&label)),
+                // Ansible's wording; the label is often the very secret no_log protects.
+                item_label: Some(if self.no_log {
+                    "(censored due to no_log)".to_string()
+                } else {
+                    display_label(&label)
+                }),
                 loop_summary: false,
                 result: shown,
                 diff: if self.no_log { Vec::new() } else { diff },
@@ -228,8 +236,12 @@ impl TaskRun<'_> {
             }));
             results.push(Value::Object(result));
         }
+        // As in Ansible, a failed item outweighs an unreachable one (its strategy asks "failed?" first);
+        // otherwise one unreachable item makes the whole task, and so the host, unreachable.
         let status = if any_failed {
             Status::Failed
+        } else if any_unreachable {
+            Status::Unreachable
         } else if count > 0 && all_skipped {
             Status::Skipped
         } else if any_changed {
@@ -256,12 +268,21 @@ impl TaskRun<'_> {
         if any_failed {
             summary.insert("failed".into(), json!(true));
         }
+        if any_unreachable {
+            summary.insert("unreachable".into(), json!(true));
+        }
         summary.insert("results".into(), Value::Array(results));
         let status = if count == 0 { Status::Skipped } else { status };
-        let ignored = status == Status::Failed && self.ignore_errors;
+        let ignored = self.is_ignored(status);
         events.push(Event::HostResult(HostResult {
             host: self.host.to_string(),
-            delegated_to: self.delegate_label(),
+            // Ansible labels a loop's summary with the task's delegate_to as written: the item that
+            // decided each delegate is gone by then.
+            delegated_to: self
+                .task
+                .delegate_to
+                .clone()
+                .filter(|target| target != self.host),
             status,
             ignored,
             item_label: None,
@@ -278,6 +299,15 @@ impl TaskRun<'_> {
             result: Value::Object(summary),
             facts,
             meta: None,
+        }
+    }
+
+    /// ignore_errors forgives a failure, ignore_unreachable an unreachable host; neither forgives the other.
+    fn is_ignored(&self, status: Status) -> bool {
+        match status {
+            Status::Failed => self.ignore_errors,
+            Status::Unreachable => self.ignore_unreachable,
+            _ => false,
         }
     }
 
@@ -439,7 +469,15 @@ impl TaskRun<'_> {
             check_mode = self.check_mode,
             "running module"
         );
-        let outcome = modules::execute(self.task.action.module, &args, &context).await;
+        let mut outcome = modules::execute(self.task.action.module, &args, &context).await;
+        if outcome.failed && !outcome.unreachable {
+            // The module failed in its own words; if the connection died under it, the host is
+            // unreachable, as Ansible reports a connection lost mid-task.
+            if let Some(reason) = connection.lost() {
+                outcome =
+                    ModuleResult::from_connection_error(&ConnectionError::Unreachable(reason));
+            }
+        }
         tracing::debug!(
             host = self.host,
             task = self.task_name,
@@ -553,11 +591,11 @@ impl TaskRun<'_> {
         }
     }
 
-    fn delegate_label(&self) -> Option<String> {
+    fn delegate_label(&self, vars: &VarMap) -> Option<String> {
         let target = self.task.delegate_to.as_ref()?;
         let rendered = self
             .templar
-            .template_value(&Value::String(target.clone()), &self.vars)
+            .template_value(&Value::String(target.clone()), vars)
             .ok()?;
         let rendered = value_text(&rendered);
         (rendered != self.host).then_some(rendered)

@@ -334,7 +334,18 @@ impl Session {
                     return Err(ExecError::Connection(ConnectionError::Timeout(limit)));
                 }
             },
-        }?;
+        };
+        let drained = match drained {
+            Ok(drained) => drained,
+            // A write that failed under the command (stdin of a copy, say) is usually the connection
+            // dying: say so as Unreachable rather than as a failed write.
+            Err(ExecError::Connection(other)) => {
+                self.settle_closed().await;
+                self.check_alive()?;
+                return Err(ExecError::Connection(other));
+            }
+            Err(source) => return Err(source),
+        };
         guard.finished = true;
         drop(guard);
 

@@ -350,6 +350,12 @@ impl Connection for SshConnection {
         &self.host
     }
 
+    fn lost(&self) -> Option<String> {
+        self.session
+            .lost_reason()
+            .map(|reason| format!("connection to {} lost: {reason}", self.host))
+    }
+
     async fn run(&self, request: &CommandRequest) -> Result<CommandOutput, ConnectionError> {
         let stdin = match &request.stdin {
             Some(data) => Stdin::Bytes(data),

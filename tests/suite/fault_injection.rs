@@ -1,0 +1,108 @@
+//! Faults injected into real runs over SSH to a throwaway sshd on loopback: sessions killed mid-loop and
+//! mid-copy. What must hold: the host is UNREACHABLE (recap and exit code 4), never FAILED or ok.
+
+use ply_tests::sshd::{KeyKind, Sshd};
+use ply_tests::Ply;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn host_line(sshd: &Sshd, name: &str) -> String {
+    format!(
+        "{name} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
+        sshd.address(),
+        sshd.port(),
+        sshd.user(),
+        sshd.key(KeyKind::Ed25519).display()
+    )
+}
+
+/// A scratch folder the run (and the sshd's test user) can write in; HOME for the run, so host keys
+/// accept-new learns stay in it.
+fn case(sshd: &Sshd, playbook: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).expect("chmod");
+    fs::write(dir.path().join("inventory.ini"), host_line(sshd, "target")).expect("inventory");
+    fs::write(dir.path().join("site.yml"), playbook).expect("playbook");
+    dir
+}
+
+fn ply_in(dir: &Path) -> Ply {
+    Ply::new()
+        .args(["run", "site.yml", "-i", "inventory.ini"])
+        .env("HOME", dir.to_str().expect("utf-8"))
+        .current_dir(dir)
+}
+
+fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "not ready within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_session_killed_mid_loop_makes_the_host_unreachable() {
+    let mut sshd = Sshd::start();
+    let dir = case(
+        &sshd,
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - name: Slow items\n      shell: echo {{ item }} >> progress; sleep 0.2\n      args:\n        chdir: \"{{ playbook_dir }}\"\n      loop: \"{{ range(40) | list }}\"\n      ignore_errors: true\n    - name: Never reached\n      command: \"true\"\n",
+    );
+    let running = ply_in(dir.path()).spawn();
+    let progress = dir.path().join("progress");
+    wait_until(Duration::from_secs(30), || {
+        fs::read_to_string(&progress).is_ok_and(|p| p.lines().count() >= 3)
+    });
+    sshd.kill();
+    let outcome = running.wait(Duration::from_secs(60)).code(4);
+    assert!(
+        outcome.stdout.contains("fatal: [target]: UNREACHABLE!"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stdout.contains("unreachable=1") && outcome.stdout.contains("failed=0"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        !outcome.stdout.contains("Never reached"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn a_session_killed_mid_copy_makes_the_host_unreachable() {
+    let mut sshd = Sshd::start();
+    let dir = case(
+        &sshd,
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - name: Big copy\n      copy:\n        src: big.bin\n        dest: \"{{ playbook_dir }}/dest/big.bin\"\n",
+    );
+    let dest = dir.path().join("dest");
+    fs::create_dir(&dest).expect("dest dir");
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o1777)).expect("chmod dest");
+    // Big enough that the copy is still under way when the session dies.
+    let big = fs::File::create(dir.path().join("big.bin")).expect("big file");
+    big.set_len(1 << 30).expect("size big file");
+    let running = ply_in(dir.path()).spawn();
+    // The copy is under way once its temporary file appears beside the destination.
+    wait_until(Duration::from_secs(60), || {
+        fs::read_dir(&dest).is_ok_and(|mut entries| entries.next().is_some())
+    });
+    sshd.kill();
+    let outcome = running.wait(Duration::from_secs(60)).code(4);
+    assert!(
+        outcome.stdout.contains("fatal: [target]: UNREACHABLE!"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stdout.contains("unreachable=1"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(!dest.join("big.bin").exists(), "a half copy was committed");
+}
