@@ -45,6 +45,7 @@ fn sudo_become(user: &str) -> Become {
         method: BecomeMethod::Sudo,
         password: None,
         flags: None,
+        exe: None,
     }
 }
 

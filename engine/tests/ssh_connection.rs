@@ -67,6 +67,7 @@ fn sudo(user: &str, password: Option<&str>) -> Become {
         method: BecomeMethod::Sudo,
         password: password.map(Secret::new),
         flags: None,
+        exe: None,
     }
 }
 

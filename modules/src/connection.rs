@@ -44,6 +44,8 @@ pub struct Become {
     pub password: Option<Secret>,
     /// Extra flags for the become program (`become_flags`).
     pub flags: Option<String>,
+    /// The become program to run instead of `sudo` or `su` (`become_exe`), e.g. a full path.
+    pub exe: Option<String>,
 }
 
 /// What to run: an argument vector (no shell involved), or a shell script.

@@ -126,3 +126,30 @@ fn host_key_policies_from_the_command_line() {
     );
     run("strict").success();
 }
+
+#[test]
+fn remote_user_and_port_keywords_reach_a_host_whose_inventory_names_neither() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The inventory gives only the address and the key: user and port come from the play's keywords.
+    write_case(
+        dir.path(),
+        &format!(
+            "bare ansible_host={} ansible_ssh_private_key_file={}\n",
+            sshd.address(),
+            sshd.key(KeyKind::Ed25519).display()
+        ),
+        &format!(
+            "- hosts: bare\n  gather_facts: false\n  remote_user: {}\n  port: {}\n  tasks:\n    - command: id -un\n      register: who\n    - assert:\n        that: who.stdout == '{}'\n",
+            sshd.user(),
+            sshd.port(),
+            sshd.user()
+        ),
+    );
+    Ply::new()
+        .args(["run", "site.yml", "-i", "inventory.ini"])
+        .env("HOME", dir.path().to_str().expect("utf-8"))
+        .current_dir(dir.path())
+        .run()
+        .success();
+}

@@ -103,6 +103,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         }
         return Ok(0);
     }
+    // Only a run would prompt (a syntax check or a listing never does), so only a run is refused.
+    crate::playbook::unsupported::check_prompts(&playbooks, &extra_vars)?;
     execute(args, &playbooks, &inventory, extra_vars)
 }
 

@@ -73,7 +73,7 @@ pub fn escalate(
     let user = &become_.user;
     match become_.method {
         BecomeMethod::Sudo => {
-            let mut argv = vec!["sudo".to_string()];
+            let mut argv = vec![become_.exe.clone().unwrap_or_else(|| "sudo".to_string())];
             let flags = become_.flags.as_deref().unwrap_or("-H -S -n");
             let mut prompt_marker = None;
             for flag in flags.split_whitespace() {
@@ -115,7 +115,7 @@ pub fn escalate(
                         .to_string(),
                 ));
             }
-            let mut argv = vec!["su".to_string()];
+            let mut argv = vec![become_.exe.clone().unwrap_or_else(|| "su".to_string())];
             if let Some(flags) = &become_.flags {
                 argv.extend(flags.split_whitespace().map(str::to_string));
             }
@@ -547,6 +547,7 @@ mod tests {
             method: BecomeMethod::Sudo,
             password: None,
             flags: None,
+            exe: None,
         };
         let e = escalate(
             &Program::Argv(vec!["id".into()]),

@@ -28,6 +28,54 @@ pub struct ConnectionDefaults {
     pub timeout: Option<Duration>,
 }
 
+/// The playbook keywords that choose how a host is reached (`connection`, `remote_user`, `port`),
+/// templated; `None` where no play, block or task sets them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConnectionKeywords {
+    pub connection: Option<String>,
+    pub remote_user: Option<String>,
+    pub port: Option<String>,
+}
+
+impl ConnectionKeywords {
+    fn is_empty(&self) -> bool {
+        self.connection.is_none() && self.remote_user.is_none() && self.port.is_none()
+    }
+
+    /// Which shared connection this is: the host alone when no keyword is set.
+    fn key(&self, host: &str) -> String {
+        if self.is_empty() {
+            return host.to_string();
+        }
+        let part = |value: &Option<String>| value.clone().unwrap_or_default();
+        format!(
+            "{host}\u{1f}{}\u{1f}{}\u{1f}{}",
+            part(&self.connection),
+            part(&self.remote_user),
+            part(&self.port)
+        )
+    }
+
+    /// The host's variables with the keywords beneath them: a keyword fills in only a connection
+    /// variable (or its alias) that the host does not set.
+    fn under(&self, vars: &VarMap) -> VarMap {
+        let mut vars = vars.clone();
+        let settings = [
+            (&self.connection, &["ansible_connection"][..]),
+            (&self.remote_user, &["ansible_user", "ansible_ssh_user"][..]),
+            (&self.port, &["ansible_port", "ansible_ssh_port"][..]),
+        ];
+        for (value, names) in settings {
+            if let Some(value) = value {
+                if !names.iter().any(|name| vars.contains_key(*name)) {
+                    vars.insert(names[0].to_string(), Value::String(value.clone()));
+                }
+            }
+        }
+        vars
+    }
+}
+
 type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, String>>>;
 
 #[derive(Default)]
@@ -48,20 +96,31 @@ impl Connections {
     }
 
     /// The connection to `host`. Concurrent first uses share one connection attempt, and a host that
-    /// could not be reached is not tried again in this run.
+    /// could not be reached is not tried again in this run. `keywords` are the task's `connection`,
+    /// `remote_user` and `port`: they apply where the host's variables do not say (Ansible lets
+    /// `ansible_user` and friends override the keywords), and a task with other keywords gets a
+    /// connection of its own.
     pub async fn get(
         &self,
         host: &str,
         vars: &VarMap,
+        keywords: &ConnectionKeywords,
         templar: &Templar,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
         let slot: Slot = self
             .open
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(host.to_string())
+            .entry(keywords.key(host))
             .or_default()
             .clone();
+        let with_keywords;
+        let vars = if keywords.is_empty() {
+            vars
+        } else {
+            with_keywords = keywords.under(vars);
+            &with_keywords
+        };
         let opened = slot
             .get_or_init(|| async {
                 self.open_new(host, vars, templar)
@@ -77,20 +136,22 @@ impl Connections {
         &self,
         host: &str,
         vars: &VarMap,
+        keywords: &ConnectionKeywords,
         templar: &Templar,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
+        let key = keywords.key(host);
         if let Some(overlay) = self
             .overlays
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(host)
+            .get(&key)
         {
             return Ok(overlay.clone());
         }
-        let inner = self.get(host, vars, templar).await?;
+        let inner = self.get(host, vars, keywords, templar).await?;
         let mut overlays = self.overlays.lock().unwrap_or_else(|p| p.into_inner());
         let overlay = overlays
-            .entry(host.to_string())
+            .entry(key)
             .or_insert_with(|| Arc::new(CheckOverlay::new(inner)));
         Ok(overlay.clone())
     }

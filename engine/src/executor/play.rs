@@ -1,6 +1,6 @@
 //! The linear strategy: plays, serial batches, sections, blocks with rescue/always, includes and handlers.
 
-use super::connections::Connections;
+use super::connections::{ConnectionKeywords, Connections};
 use super::host_state::HostState;
 use super::task::{value_text, TaskOutcome, TaskRun};
 use super::task_vars::{assemble, VarSources};
@@ -36,6 +36,18 @@ struct Inherited {
     ignore_errors: Option<Value>,
     ignore_unreachable: Option<Value>,
     delegate_to: Option<String>,
+    connection: Option<String>,
+    remote_user: Option<String>,
+    port: Option<Value>,
+    timeout: Option<Value>,
+    throttle: Option<Value>,
+    become_method: Option<String>,
+    become_flags: Option<String>,
+    become_exe: Option<String>,
+    /// A block's `notify`, for its tasks that name none themselves.
+    notify: Vec<String>,
+    /// `module_defaults` of every enclosing level, outermost first: inner ones win per argument.
+    module_defaults: Vec<Value>,
     run_once: Option<Value>,
     any_errors_fatal: Option<Value>,
     /// A failure here is caught by an enclosing block's `rescue`.
@@ -61,12 +73,37 @@ impl Inherited {
             no_log,
             run_once,
             any_errors_fatal,
-            ignore_unreachable
+            ignore_unreachable,
+            connection,
+            remote_user,
+            port,
+            timeout,
+            throttle,
+            become_method,
+            become_flags,
+            become_exe
         );
+        if let Some(defaults) = &keywords.module_defaults {
+            next.module_defaults.push(defaults.clone());
+        }
         if let Some(env) = &keywords.environment {
             next.environment = Some(merge_environment(next.environment.take(), env));
         }
         next
+    }
+}
+
+/// The play's `order` (validated at load time): inventory order is the default.
+fn order_hosts(hosts: &mut [String], order: Option<&str>) {
+    match order {
+        Some("reverse_inventory") => hosts.reverse(),
+        Some("sorted") => hosts.sort(),
+        Some("reverse_sorted") => {
+            hosts.sort();
+            hosts.reverse();
+        }
+        Some("shuffle") => fastrand::shuffle(hosts),
+        _ => {}
     }
 }
 
@@ -246,11 +283,12 @@ impl<'a> Run<'a> {
         }
         // Hosts that failed or became unreachable in an earlier play stay out.
         let matched_count = matched.hosts.len();
-        let hosts: Vec<String> = matched
+        let mut hosts: Vec<String> = matched
             .hosts
             .into_iter()
             .filter(|h| self.host_active(h))
             .collect();
+        order_hosts(&mut hosts, play.order.as_deref());
         if hosts.is_empty() {
             self.report(&Event::PlayStart {
                 name: play.display_name().to_string(),
@@ -382,6 +420,16 @@ impl<'a> Run<'a> {
             hosts: hosts.clone(),
         });
         let started = Instant::now();
+        // The whole of ply's gathering is one script, so gather_timeout bounds all of it.
+        let static_templar = self.static_templar();
+        let gather_timeout = self
+            .int(
+                context.play.gather_timeout.as_ref(),
+                &VarMap::new(),
+                &static_templar,
+            )
+            .filter(|secs| *secs > 0)
+            .map(|secs| std::time::Duration::from_secs(secs as u64));
         let runs = hosts.iter().map(|host| async move {
             let vars = context
                 .inventory_vars
@@ -390,10 +438,28 @@ impl<'a> Run<'a> {
                 .unwrap_or_default();
             let task_started = Instant::now();
             let templar = self.static_templar();
-            let outcome = match self.connection(host, &vars, false, &templar).await {
-                Ok(connection) => crate::connection::gather_facts(connection.as_ref()).await,
-                Err(error) => Err(error),
-            };
+            let keywords = self.connection_keywords(root, &vars, &templar);
+            let outcome =
+                match self
+                    .connection(host, &vars, &keywords, false, &templar)
+                    .await
+                {
+                    Ok(connection) => {
+                        let gathering = crate::connection::gather_facts(connection.as_ref());
+                        match gather_timeout {
+                            None => gathering.await,
+                            Some(limit) => tokio::time::timeout(limit, gathering)
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(ConnectionError::Other(format!(
+                                    "Timed out gathering facts after {} second(s) (gather_timeout)",
+                                    limit.as_secs()
+                                )))
+                                }),
+                        }
+                    }
+                    Err(error) => Err(error),
+                };
             (host.clone(), outcome, task_started.elapsed())
         });
         let results = self.bounded(runs).await;
@@ -442,13 +508,35 @@ impl<'a> Run<'a> {
         &self,
         host: &str,
         vars: &VarMap,
+        keywords: &ConnectionKeywords,
         check: bool,
         templar: &Templar,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
         if check {
-            self.connections.get_checked(host, vars, templar).await
+            self.connections
+                .get_checked(host, vars, keywords, templar)
+                .await
         } else {
-            self.connections.get(host, vars, templar).await
+            self.connections.get(host, vars, keywords, templar).await
+        }
+    }
+
+    /// The scope's `connection`, `remote_user` and `port`, templated with the host's variables.
+    fn connection_keywords(
+        &self,
+        scope: &Inherited,
+        vars: &VarMap,
+        templar: &Templar,
+    ) -> ConnectionKeywords {
+        let text = |value: Option<Value>| {
+            value
+                .and_then(|v| templar.template_value(&v, vars).ok())
+                .map(|v| value_text(&v))
+        };
+        ConnectionKeywords {
+            connection: text(scope.connection.clone().map(Value::String)),
+            remote_user: text(scope.remote_user.clone().map(Value::String)),
+            port: text(scope.port.clone()),
         }
     }
 
@@ -457,7 +545,20 @@ impl<'a> Run<'a> {
     where
         F: std::future::Future<Output = T>,
     {
-        let semaphore = tokio::sync::Semaphore::new(self.options.forks.max(1));
+        self.bounded_to(futures, None).await
+    }
+
+    /// [`Run::bounded`], with at most `throttle` in flight when that is below `--forks`.
+    async fn bounded_to<F, T>(
+        &self,
+        futures: impl IntoIterator<Item = F>,
+        throttle: Option<usize>,
+    ) -> Vec<T>
+    where
+        F: std::future::Future<Output = T>,
+    {
+        let limit = throttle.map_or(self.options.forks, |t| t.min(self.options.forks));
+        let semaphore = tokio::sync::Semaphore::new(limit.max(1));
         let semaphore = &semaphore;
         let wrapped = futures.into_iter().map(|future| async move {
             let _permit = semaphore.acquire().await;
@@ -648,6 +749,9 @@ impl<'a> Run<'a> {
                         if block.ignore_errors.is_some() {
                             inner.ignore_errors = block.ignore_errors.clone();
                         }
+                        if !block.notify.is_empty() {
+                            inner.notify = block.notify.clone();
+                        }
                         self.run_block(block, &active, &inner, context).await
                     }
                     TaskItem::Task(task) => {
@@ -736,6 +840,17 @@ impl<'a> Run<'a> {
             }
             _ => {}
         }
+        // A task that notifies nothing itself notifies what its block does (Ansible's inheritance).
+        let with_block_notify;
+        let task = if task.notify.is_empty() && !scope.notify.is_empty() {
+            with_block_notify = Task {
+                notify: scope.notify.clone(),
+                ..task.clone()
+            };
+            &with_block_notify
+        } else {
+            task
+        };
         let task_scope = scope.with_keywords(&task.keywords);
         // Like Ansible, meta tasks run once for the batch and show nothing themselves.
         let is_meta = task.action.module == "meta";
@@ -756,6 +871,14 @@ impl<'a> Run<'a> {
         let started = Instant::now();
         let search_path = search_path(task.role.as_deref(), context.playbook);
         let templar = self.step_templar(search_path.clone(), context);
+        // `throttle` caps the hosts running this task at once, below --forks (Ansible templates it once
+        // per task, not per host).
+        let throttle = targets.first().and_then(|first| {
+            let vars = self.task_vars(first, task, scope, context);
+            self.int(task_scope.throttle.as_ref(), &vars, &templar)
+                .filter(|n| *n > 0)
+                .map(|n| n as usize)
+        });
         let runs = targets.iter().map(|host| {
             let vars = self.task_vars(host, task, scope, context);
             let templar = templar.clone();
@@ -785,6 +908,14 @@ impl<'a> Run<'a> {
                     .flag(task_scope.ignore_unreachable.as_ref(), &vars, &templar)
                     .unwrap_or(false);
                 let become_ = self.become_for(task_scope, &vars, &templar);
+                let connection_keywords = self.connection_keywords(task_scope, &vars, &templar);
+                let delegate_facts = self
+                    .flag(task.delegate_facts.as_ref(), &vars, &templar)
+                    .unwrap_or(false);
+                let timeout = self
+                    .int(task_scope.timeout.as_ref(), &vars, &templar)
+                    .filter(|secs| *secs > 0)
+                    .map(|secs| std::time::Duration::from_secs(secs as u64));
                 let own_vars = vars.clone();
                 let connection_templar = templar.clone();
                 let lookup = move |target: String| -> futures::future::BoxFuture<
@@ -797,8 +928,9 @@ impl<'a> Run<'a> {
                         self.inventory.host_vars(&target)
                     };
                     let templar = connection_templar.clone();
+                    let keywords = connection_keywords.clone();
                     Box::pin(async move {
-                        self.connection(&target, &target_vars, check_mode, &templar)
+                        self.connection(&target, &target_vars, &keywords, check_mode, &templar)
                             .await
                     })
                 };
@@ -825,11 +957,14 @@ impl<'a> Run<'a> {
                     no_log,
                     ignore_errors,
                     ignore_unreachable,
+                    delegate_facts,
+                    module_defaults: task_scope.module_defaults.clone(),
+                    timeout,
                 };
                 (host.clone(), run.run().await)
             }
         });
-        let outcomes = self.bounded(runs).await;
+        let outcomes = self.bounded_to(runs, throttle).await;
         self.task_times
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -917,6 +1052,14 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// An integer keyword (`timeout`, `throttle`), templated when written as a template.
+    fn int(&self, value: Option<&Value>, vars: &VarMap, templar: &Templar) -> Option<i64> {
+        let value = templar.template_value(value?, vars).ok()?;
+        value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+    }
+
     /// A boolean keyword, templated when written as a template.
     fn flag(&self, value: Option<&Value>, vars: &VarMap, templar: &Templar) -> Option<bool> {
         let value = value?;
@@ -929,45 +1072,60 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn become_for(&self, scope: &Inherited, vars: &VarMap, templar: &Templar) -> Option<Become> {
+    /// The task's privilege escalation. As in Ansible, the connection variables (`ansible_become_user`,
+    /// `ansible_become_method`, ...) override the keywords, which override the command line. A method
+    /// ply cannot run is an error for the task, never a silent sudo.
+    fn become_for(
+        &self,
+        scope: &Inherited,
+        vars: &VarMap,
+        templar: &Templar,
+    ) -> Result<Option<Become>, String> {
         let enabled = self
-            .flag(scope.become_.as_ref(), vars, templar)
-            .or_else(|| self.flag(vars.get("ansible_become"), vars, templar))
+            .flag(vars.get("ansible_become"), vars, templar)
+            .or_else(|| self.flag(scope.become_.as_ref(), vars, templar))
             .unwrap_or(self.options.become_);
         if !enabled {
-            return None;
+            return Ok(None);
         }
         let text = |key: &str| {
             vars.get(key)
                 .and_then(|v| templar.template_value(v, vars).ok())
                 .map(|v| value_text(&v))
         };
-        let user = scope
-            .become_user
-            .clone()
-            .and_then(|u| {
+        let keyword = |value: &Option<String>| {
+            value.as_ref().and_then(|v| {
                 templar
-                    .template_value(&Value::String(u), vars)
+                    .template_value(&Value::String(v.clone()), vars)
                     .ok()
                     .map(|v| value_text(&v))
             })
-            .or_else(|| text("ansible_become_user"))
+        };
+        let user = text("ansible_become_user")
+            .or_else(|| keyword(&scope.become_user))
             .or_else(|| self.options.become_user.clone())
             .unwrap_or_else(|| "root".into());
         let password = text("ansible_become_password")
             .or_else(|| text("ansible_become_pass"))
             .map(Secret::new)
             .or_else(|| self.options.become_password.clone());
-        let method = match text("ansible_become_method").as_deref() {
-            Some("su") => BecomeMethod::Su,
-            _ => BecomeMethod::Sudo,
+        let method = text("ansible_become_method").or_else(|| keyword(&scope.become_method));
+        let method = match method.as_deref() {
+            None | Some("sudo" | "ansible.builtin.sudo") => BecomeMethod::Sudo,
+            Some("su" | "ansible.builtin.su") => BecomeMethod::Su,
+            Some(other) => {
+                return Err(format!(
+                    "the become method '{other}' is not supported by ply (use sudo or su)"
+                ))
+            }
         };
-        Some(Become {
+        Ok(Some(Become {
             user,
             method,
             password,
-            flags: text("ansible_become_flags"),
-        })
+            flags: text("ansible_become_flags").or_else(|| keyword(&scope.become_flags)),
+            exe: text("ansible_become_exe").or_else(|| keyword(&scope.become_exe)),
+        }))
     }
 
     /// The variables a task sees on one host.
@@ -1037,13 +1195,16 @@ impl<'a> Run<'a> {
     }
 
     fn apply_vars(&self, host: &str, task: &Task, outcome: &TaskOutcome) {
-        self.with_host(host, |s| {
+        let facts_host = outcome.facts_host.as_deref().unwrap_or(host);
+        self.with_host(facts_host, |s| {
             for (level, facts) in &outcome.facts {
                 match level {
                     FactLevel::SetFact => s.set_facts.extend(facts.clone()),
                     FactLevel::IncludeVars => s.include_vars.extend(facts.clone()),
                 }
             }
+        });
+        self.with_host(host, |s| {
             if let Some(name) = &task.register {
                 s.set_facts.insert(name.clone(), outcome.result.clone());
             }
@@ -1120,11 +1281,18 @@ impl<'a> Run<'a> {
             let mut handlers: Vec<Task> = Vec::new();
             each_task(&context.play.handlers, &mut |t| handlers.push(t.clone()));
             each_task(&context.extra_handlers, &mut |t| handlers.push(t.clone()));
+            // force_handlers: a host that failed still runs the handlers it notified (not one that is
+            // unreachable or ended).
+            let forced = self.truthy(context.play.force_handlers.as_ref());
+            let runs_handlers = |h: &String| {
+                self.host_active(h)
+                    || (forced && self.with_host(h, |s| s.failed && !s.unreachable && !s.ended))
+            };
             loop {
                 // Take this round's notifications first, so every handler listening to a topic sees it.
                 let pending: HashMap<String, BTreeSet<String>> = hosts
                     .iter()
-                    .filter(|h| self.host_active(h))
+                    .filter(|h| runs_handlers(h))
                     .map(|h| {
                         (
                             h.clone(),
@@ -1146,7 +1314,7 @@ impl<'a> Run<'a> {
                     }
                     let notified: Vec<String> = hosts
                         .iter()
-                        .filter(|h| self.host_active(h))
+                        .filter(|h| runs_handlers(h))
                         .filter(|h| {
                             pending
                                 .get(*h)

@@ -30,11 +30,17 @@ pub struct TaskRun<'a> {
     pub check_mode: bool,
     pub diff_mode: bool,
     pub verbosity: u8,
-    pub become_: Option<Become>,
+    /// The task's escalation, or why it cannot have the one asked for.
+    pub become_: Result<Option<Become>, String>,
+    /// The `timeout` keyword: the module is stopped and the task fails after this long.
+    pub timeout: Option<Duration>,
     pub search_path: &'a [PathBuf],
     pub no_log: bool,
     pub ignore_errors: bool,
     pub ignore_unreachable: bool,
+    pub delegate_facts: bool,
+    /// `module_defaults` of the play, blocks and task, outermost first.
+    pub module_defaults: Vec<Value>,
 }
 
 /// What happened, for the play runner to record and report.
@@ -46,6 +52,8 @@ pub struct TaskOutcome {
     /// The registered value (the full result, or the loop summary with `results`).
     pub result: Value,
     pub facts: Vec<(FactLevel, VarMap)>,
+    /// `delegate_facts`: the facts belong to this (delegated) host, not to the task's own.
+    pub facts_host: Option<String>,
     pub meta: Option<MetaAction>,
 }
 
@@ -153,6 +161,7 @@ impl TaskRun<'_> {
             ignored,
             result: Value::Object(result),
             facts: facts.into_iter().collect(),
+            facts_host: self.facts_host(),
             meta,
         }
     }
@@ -169,7 +178,31 @@ impl TaskRun<'_> {
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let mut any_unreachable = false;
         let count = items.len();
-        for (index, item) in items.into_iter().enumerate() {
+        let flag = |value: &Option<Value>| match value {
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) => crate::playbook::parse_bool_str(s),
+            _ => None,
+        };
+        let extended = control
+            .as_ref()
+            .and_then(|c| flag(&c.extended))
+            .unwrap_or(false);
+        let all_items = control
+            .as_ref()
+            .and_then(|c| flag(&c.extended_allitems))
+            .unwrap_or(true);
+        let pause = control
+            .as_ref()
+            .and_then(|c| c.pause.as_ref())
+            .and_then(|p| self.templar.template_value(p, &self.vars).ok())
+            .and_then(|p| p.as_f64().or_else(|| p.as_str()?.trim().parse().ok()))
+            .filter(|secs| *secs > 0.0);
+        let every_item = (extended && all_items).then(|| items.clone());
+        for (index, item) in items.iter().cloned().enumerate() {
+            // Ansible pauses between items, not before the first.
+            if let (Some(secs), true) = (pause, index > 0) {
+                tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            }
             let item_started = Instant::now();
             let mut vars = self.vars.clone();
             vars.insert(loop_var.clone(), item.clone());
@@ -178,15 +211,23 @@ impl TaskRun<'_> {
                 vars.insert(index_var.clone(), json!(index));
                 vars.insert("ansible_index_var".into(), json!(index_var));
             }
-            if control
-                .as_ref()
-                .and_then(|c| c.extended.clone())
-                .is_some_and(|e| e == json!(true))
-            {
-                vars.insert("ansible_loop".into(), json!({
+            if extended {
+                let mut ansible_loop = json!({
                     "index": index + 1, "index0": index, "revindex": count - index, "revindex0": count - index - 1,
                     "first": index == 0, "last": index + 1 == count, "length": count,
-                }));
+                });
+                if let Some(map) = ansible_loop.as_object_mut() {
+                    if index > 0 {
+                        map.insert("previtem".into(), items[index - 1].clone());
+                    }
+                    if let Some(next) = items.get(index + 1) {
+                        map.insert("nextitem".into(), next.clone());
+                    }
+                    if let Some(every) = &every_item {
+                        map.insert("allitems".into(), Value::Array(every.clone()));
+                    }
+                }
+                vars.insert("ansible_loop".into(), ansible_loop);
             }
             let label = match control.as_ref().and_then(|c| c.label.clone()) {
                 Some(label) => self
@@ -212,6 +253,13 @@ impl TaskRun<'_> {
             };
             result.insert(loop_var.clone(), item.clone());
             result.insert("ansible_loop_var".into(), json!(loop_var));
+            if let Some(index_var) = control.as_ref().and_then(|c| c.index_var.clone()) {
+                result.insert(index_var.clone(), json!(index));
+                result.insert("ansible_index_var".into(), json!(index_var));
+            }
+            if let Some(ansible_loop) = vars.get("ansible_loop").filter(|_| extended) {
+                result.insert("ansible_loop".into(), ansible_loop.clone());
+            }
             any_changed |= status == Status::Changed;
             any_failed |= status == Status::Failed;
             any_unreachable |= status == Status::Unreachable;
@@ -298,8 +346,40 @@ impl TaskRun<'_> {
             ignored,
             result: Value::Object(summary),
             facts,
+            facts_host: self.facts_host(),
             meta: None,
         }
+    }
+
+    /// The task's arguments over its `module_defaults`: for each default naming this module (by any of
+    /// its names), inner levels win over outer ones, and the task's own arguments over all of them.
+    fn arguments(&self) -> Map<String, Value> {
+        let module = self.task.action.module;
+        let mut args = Map::new();
+        for level in &self.module_defaults {
+            let maps = match level {
+                Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for map in maps.into_iter().filter_map(Value::as_object) {
+                for (name, defaults) in map {
+                    let applies = modules::find(name).is_some_and(|spec| spec.name == module);
+                    if let (true, Some(defaults)) = (applies, defaults.as_object()) {
+                        args.extend(defaults.clone());
+                    }
+                }
+            }
+        }
+        args.extend(self.task.action.args.clone());
+        args
+    }
+
+    /// Where `delegate_facts` sends the task's facts: the delegate, when there is one.
+    fn facts_host(&self) -> Option<String> {
+        if !self.delegate_facts || self.task.delegate_to.is_none() {
+            return None;
+        }
+        self.delegate_host(&self.vars).ok()
     }
 
     /// ignore_errors forgives a failure, ignore_unreachable an unreachable host; neither forgives the other.
@@ -402,9 +482,13 @@ impl TaskRun<'_> {
 
     /// One run of the module with templated arguments, then changed_when/failed_when.
     async fn attempt(&self, vars: &VarMap) -> Attempt {
+        let become_ = match &self.become_ {
+            Ok(become_) => become_.clone(),
+            Err(message) => return failed_attempt(message.clone()),
+        };
         let args = match self
             .templar
-            .template_value(&Value::Object(self.task.action.args.clone()), vars)
+            .template_value(&Value::Object(self.arguments()), vars)
         {
             Ok(Value::Object(args)) => remove_omitted(args),
             Ok(_) => Map::new(),
@@ -453,7 +537,7 @@ impl TaskRun<'_> {
         };
         let context = ModuleContext {
             host: connection.as_ref(),
-            become_: self.become_.clone(),
+            become_,
             check_mode: self.check_mode,
             diff_mode: self.diff_mode,
             verbosity: self.verbosity,
@@ -469,7 +553,24 @@ impl TaskRun<'_> {
             check_mode = self.check_mode,
             "running module"
         );
-        let mut outcome = modules::execute(self.task.action.module, &args, &context).await;
+        let execution = modules::execute(self.task.action.module, &args, &context);
+        let mut outcome = match self.timeout {
+            None => execution.await,
+            Some(limit) => match tokio::time::timeout(limit, execution).await {
+                Ok(outcome) => outcome,
+                // Dropping the module's future ends its commands on the host (see ssh/exec.rs).
+                Err(_) => {
+                    let mut timed_out = ModuleResult::failed(format!(
+                        "Task failed: Timed out after {} second(s).",
+                        limit.as_secs()
+                    ));
+                    timed_out
+                        .values
+                        .insert("timedout".into(), json!({"period": limit.as_secs()}));
+                    timed_out
+                }
+            },
+        };
         if outcome.failed && !outcome.unreachable {
             // The module failed in its own words; if the connection died under it, the host is
             // unreachable, as Ansible reports a connection lost mid-task.

@@ -56,12 +56,71 @@ impl Keywords {
             "port" => self.port = Some(fields::int_or_template(key, value)?),
             "timeout" => self.timeout = Some(fields::int_or_template(key, value)?),
             "throttle" => self.throttle = Some(fields::int_or_template(key, value)?),
-            "module_defaults" => self.module_defaults = Some(value.to_json()),
+            "module_defaults" => self.module_defaults = Some(module_defaults(value)?),
             "collections" => self.collections = fields::string_list(key, value, false)?,
-            "debugger" => self.debugger = Some(fields::string(key, value)?),
+            "debugger" => {
+                let when = fields::string(key, value)?;
+                if when != "never" {
+                    return Err(super::unsupported::refuse("debugger", value.loc.clone()));
+                }
+                self.debugger = Some(when);
+            }
             "name" => {}
             _ => return Ok(false),
         }
         Ok(true)
     }
+}
+
+/// `module_defaults`: a mapping (or a list of mappings) from module names to default arguments. Every
+/// name must be a module ply has, so a misspelt one is not silently never applied; Ansible's
+/// `group/...` action groups name collections' module sets, which ply does not ship.
+fn module_defaults(node: &Node) -> Result<Value> {
+    use crate::error::Error;
+    use crate::yaml::NodeValue;
+    let maps: Vec<&Node> = match &node.value {
+        NodeValue::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    for map in &maps {
+        let NodeValue::Map(entries) = &map.value else {
+            return Err(Error::parse(
+                map.loc.clone(),
+                format!(
+                    "module_defaults must be a mapping of module names to arguments, got {}",
+                    map.kind_name()
+                ),
+            ));
+        };
+        for (key_node, args) in entries {
+            let name = key_node.key_text();
+            if name.starts_with("group/") {
+                return Err(Error::parse(
+                    key_node.loc.clone(),
+                    format!("module_defaults: the action group '{name}' is not supported by ply"),
+                )
+                .with_hint("name each module instead, e.g. `ansible.builtin.file:`"));
+            }
+            if modules::find(&name).is_none() {
+                let error = Error::parse(
+                    key_node.loc.clone(),
+                    format!("module_defaults: '{name}' is not a module ply has"),
+                );
+                let known: Vec<String> = modules::names().collect();
+                return Err(
+                    match crate::suggest::hint(&name, known.iter().map(String::as_str)) {
+                        Some(hint) => error.with_hint(hint),
+                        None => error,
+                    },
+                );
+            }
+            if !matches!(args.value, NodeValue::Map(_)) {
+                return Err(Error::parse(
+                    args.loc.clone(),
+                    format!("module_defaults: the defaults of '{name}' must be a mapping"),
+                ));
+            }
+        }
+    }
+    Ok(node.to_json())
 }

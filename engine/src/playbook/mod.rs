@@ -10,6 +10,7 @@ mod role;
 pub mod tags;
 mod task;
 mod undefined;
+pub mod unsupported;
 mod validate;
 
 pub use fields::{parse_bool_str, Condition};

@@ -22,10 +22,13 @@ pub struct Play {
     pub vars_files: Vec<Value>,
     /// `vars_prompt` as written: ply does not prompt, but the names it would define are known names.
     pub vars_prompt: Vec<Value>,
+    pub vars_prompt_loc: Option<Location>,
     pub serial: Vec<Value>,
     pub strategy: Option<String>,
     pub max_fail_percentage: Option<Value>,
     pub force_handlers: Option<Value>,
+    /// Seconds fact gathering may take per host (Ansible's default is 10).
+    pub gather_timeout: Option<Value>,
     pub order: Option<String>,
     pub pre_tasks: Vec<TaskItem>,
     /// The play's roles, expanded to blocks; they run before `tasks`, in the same section.
@@ -75,10 +78,12 @@ impl Loader {
             gather_facts: None,
             vars_files: Vec::new(),
             vars_prompt: Vec::new(),
+            vars_prompt_loc: None,
             serial: Vec::new(),
             strategy: None,
             max_fail_percentage: None,
             force_handlers: None,
+            gather_timeout: None,
             order: None,
             pre_tasks: Vec::new(),
             roles: Vec::new(),
@@ -113,19 +118,37 @@ impl Loader {
                 "strategy" => play.strategy = Some(strategy(value)?),
                 "max_fail_percentage" => play.max_fail_percentage = Some(percentage(&key, value)?),
                 "force_handlers" => play.force_handlers = Some(fields::boolish(&key, value)?),
-                "order" => play.order = Some(fields::string(&key, value)?),
+                "order" => play.order = Some(host_order(value)?),
                 "pre_tasks" => play.pre_tasks = self.task_list(&key, value, scope)?,
                 "roles" => play.roles = self.play_roles(value, scope)?,
                 "tasks" => play.tasks = self.task_list(&key, value, scope)?,
                 "post_tasks" => play.post_tasks = self.task_list(&key, value, scope)?,
                 "handlers" => play.handlers = self.task_list(&key, value, scope)?,
                 "vars_prompt" => {
+                    play.vars_prompt_loc = Some(key_node.loc.clone());
                     play.vars_prompt = match value.to_json() {
                         Value::Array(items) => items,
                         other => vec![other],
                     }
                 }
-                "gather_subset" | "gather_timeout" | "fact_path" => {}
+                "gather_timeout" => {
+                    play.gather_timeout = Some(fields::int_or_template(&key, value)?)
+                }
+                "gather_subset" => {
+                    let subsets = fields::string_list(&key, value, true)?;
+                    if subsets.iter().any(|s| s != "all") {
+                        return Err(super::unsupported::refuse(
+                            "gather_subset",
+                            key_node.loc.clone(),
+                        ));
+                    }
+                }
+                "fact_path" => {
+                    return Err(super::unsupported::refuse(
+                        "fact_path",
+                        key_node.loc.clone(),
+                    ))
+                }
                 _ => {
                     let error = Error::parse(
                         key_node.loc.clone(),
@@ -201,14 +224,41 @@ fn serial(node: &Node) -> Result<Vec<Value>> {
     }
 }
 
+/// The play's host `order`: one of Ansible's five.
+fn host_order(node: &Node) -> Result<String> {
+    const ORDERS: [&str; 5] = [
+        "inventory",
+        "reverse_inventory",
+        "sorted",
+        "reverse_sorted",
+        "shuffle",
+    ];
+    let order = fields::string("order", node)?;
+    if ORDERS.contains(&order.as_str()) {
+        return Ok(order);
+    }
+    Err(
+        Error::parse(node.loc.clone(), format!("invalid play order '{order}'")).with_hint(
+            suggest::hint(&order, ORDERS)
+                .unwrap_or_else(|| format!("order takes one of {}", ORDERS.join(", "))),
+        ),
+    )
+}
+
 fn strategy(node: &Node) -> Result<String> {
     let name = fields::string("strategy", node)?;
     match name.as_str() {
-        "linear" | "free" | "ansible.builtin.linear" | "ansible.builtin.free" => Ok(name),
+        "linear" | "ansible.builtin.linear" => Ok(name),
+        "free"
+        | "host_pinned"
+        | "debug"
+        | "ansible.builtin.free"
+        | "ansible.builtin.host_pinned"
+        | "ansible.builtin.debug" => Err(super::unsupported::refuse("strategy", node.loc.clone())),
         _ => Err(
             Error::parse(node.loc.clone(), format!("unknown strategy '{name}'")).with_hint(
-                suggest::hint(&name, ["linear", "free"])
-                    .unwrap_or_else(|| "ply supports the linear and free strategies".into()),
+                suggest::hint(&name, ["linear", "free", "host_pinned"])
+                    .unwrap_or_else(|| "ply runs plays with the linear strategy".into()),
             ),
         ),
     }

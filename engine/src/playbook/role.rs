@@ -127,7 +127,9 @@ impl RoleRequest {
                     }
                     match key.as_str() {
                         "when" => request.when = fields::conditions(&key, value)?,
-                        "delegate_to" | "delegate_facts" => {}
+                        "delegate_to" | "delegate_facts" => {
+                            return Err(super::unsupported::refuse(&key, key_node.loc.clone()))
+                        }
                         // Anything else is a role parameter, exactly as Ansible treats it.
                         _ => {
                             request.params.insert(key, value.to_json());

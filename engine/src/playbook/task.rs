@@ -108,6 +108,8 @@ pub struct LoopControl {
     pub label: Option<String>,
     pub pause: Option<Value>,
     pub extended: Option<Value>,
+    /// `extended_allitems: false` leaves `ansible_loop.allitems` out (it copies every item per item).
+    pub extended_allitems: Option<Value>,
 }
 
 #[derive(Clone, Debug)]
@@ -228,7 +230,12 @@ impl Loader {
                 "delegate_to" => block.delegate_to = Some(fields::string(&key, value)?),
                 "ignore_errors" => block.ignore_errors = Some(fields::boolish(&key, value)?),
                 "notify" => block.notify = fields::string_list(&key, value, false)?,
-                "delegate_facts" => {}
+                "delegate_facts" => {
+                    return Err(super::unsupported::refuse(
+                        "delegate_facts",
+                        key_node.loc.clone(),
+                    ))
+                }
                 _ => {
                     let mut error = Error::parse(
                         key_node.loc.clone(),
@@ -305,7 +312,13 @@ impl Loader {
                 "listen" => task.listen = fields::string_list(&key, value, false)?,
                 "retries" => task.retries = Some(fields::int_or_template(&key, value)?),
                 "delay" => task.delay = Some(fields::int_or_template(&key, value)?),
-                "async" => task.async_ = Some(fields::int_or_template(&key, value)?),
+                "async" => {
+                    let seconds = fields::int_or_template(&key, value)?;
+                    if seconds != serde_json::json!(0) {
+                        return Err(super::unsupported::refuse("async", key_node.loc.clone()));
+                    }
+                    task.async_ = Some(seconds);
+                }
                 "poll" => task.poll = Some(fields::int_or_template(&key, value)?),
                 "ignore_errors" => task.ignore_errors = Some(fields::boolish(&key, value)?),
                 "delegate_to" => task.delegate_to = Some(fields::string(&key, value)?),
@@ -399,6 +412,7 @@ fn loop_control(node: &Node) -> Result<LoopControl> {
         label: None,
         pause: None,
         extended: None,
+        extended_allitems: None,
     };
     for (key_node, value) in fields::mapping("'loop_control'", node)? {
         let key = key_node.key_text();
@@ -408,7 +422,7 @@ fn loop_control(node: &Node) -> Result<LoopControl> {
             "label" => control.label = Some(fields::string(&key, value)?),
             "pause" => control.pause = Some(value.to_json()),
             "extended" => control.extended = Some(fields::boolish(&key, value)?),
-            "extended_allitems" => {}
+            "extended_allitems" => control.extended_allitems = Some(fields::boolish(&key, value)?),
             _ => {
                 let error = Error::parse(
                     key_node.loc.clone(),

@@ -100,6 +100,9 @@ impl Drop for ChannelGuard {
         // channels open than MaxSessions allows.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
+                // An abandoned command (a task timeout, an interrupted run) must not run on: without a
+                // terminal it would only notice the close when it next reads or writes.
+                let _ = write.signal(Sig::TERM).await;
                 let _ = write.eof().await;
                 let _ = write.close().await;
                 let _ = tokio::time::timeout(ABANDON_DRAIN, async {

@@ -534,6 +534,7 @@ mod tests {
             method: Default::default(),
             password: None,
             flags: None,
+            exe: None,
         });
         assert!(command_line(&req, "u").unwrap().1.is_none());
         assert!(command_line(&req, "root").unwrap().1.is_some());
