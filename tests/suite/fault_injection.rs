@@ -106,3 +106,139 @@ fn a_session_killed_mid_copy_makes_the_host_unreachable() {
     );
     assert!(!dest.join("big.bin").exists(), "a half copy was committed");
 }
+
+fn processes_matching(pattern: &str) -> usize {
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// A playbook whose second task runs a long, recognisable command on the host (after `started` appears).
+fn long_command_case(sshd: &Sshd, marker: &str) -> tempfile::TempDir {
+    case(
+        sshd,
+        &format!(
+            "- hosts: target\n  gather_facts: false\n  tasks:\n    - name: Long\n      shell: touch {{{{ playbook_dir }}}}/started; sleep {marker}; touch {{{{ playbook_dir }}}}/finished\n    - name: Never started\n      command: touch {{{{ playbook_dir }}}}/next\n"
+        ),
+    )
+}
+
+#[test]
+fn sigint_stops_the_remote_command_prints_the_recap_and_exits_99() {
+    for signal in ["INT", "TERM"] {
+        let sshd = Sshd::start();
+        // A sleep no other process runs, so that pgrep finds only this one.
+        let marker = format!(
+            "31.{}",
+            std::process::id() % 1000 + if signal == "INT" { 0 } else { 1 }
+        );
+        let dir = long_command_case(&sshd, &marker);
+        let running = ply_in(dir.path()).spawn();
+        wait_until(Duration::from_secs(30), || {
+            dir.path().join("started").exists()
+        });
+        wait_until(Duration::from_secs(5), || {
+            processes_matching(&format!("sleep {marker}")) > 0
+        });
+        let signalled = Instant::now();
+        running.signal(signal);
+        let outcome = running.wait(Duration::from_secs(20)).code(99);
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "SIG{signal} took {:?}",
+            signalled.elapsed()
+        );
+        assert!(
+            outcome
+                .stdout
+                .contains(&format!("User interrupted execution (SIG{signal})"))
+                && outcome.stdout.contains("PLAY RECAP"),
+            "SIG{signal}\n{}",
+            outcome.stdout
+        );
+        assert!(
+            !dir.path().join("next").exists(),
+            "SIG{signal}: a task started after the signal"
+        );
+        // The command was stopped on the host, not left to run on.
+        wait_until(Duration::from_secs(5), || {
+            processes_matching(&format!("sleep {marker}")) == 0
+        });
+        assert!(
+            !dir.path().join("finished").exists(),
+            "SIG{signal}: the command ran on"
+        );
+    }
+}
+
+#[test]
+fn a_second_sigint_ends_the_run_at_once() {
+    let sshd = Sshd::start();
+    let marker = format!("32.{}", std::process::id() % 1000);
+    let dir = long_command_case(&sshd, &marker);
+    let running = ply_in(dir.path()).spawn();
+    wait_until(Duration::from_secs(30), || {
+        dir.path().join("started").exists()
+    });
+    let signalled = Instant::now();
+    running.signal("INT");
+    running.signal("INT");
+    running.wait(Duration::from_secs(10)).code(99);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        signalled.elapsed()
+    );
+}
+
+#[test]
+fn an_interrupted_copy_leaves_no_temp_file_and_a_killed_one_is_cleared_by_the_next_write() {
+    let mut sshd = Sshd::start();
+    let dir = case(
+        &sshd,
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - name: Big copy\n      copy:\n        src: \"{{ source | default('big.bin') }}\"\n        dest: \"{{ playbook_dir }}/dest/big.bin\"\n",
+    );
+    let dest = dir.path().join("dest");
+    fs::create_dir(&dest).expect("dest dir");
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o1777)).expect("chmod dest");
+    fs::File::create(dir.path().join("big.bin"))
+        .expect("big file")
+        .set_len(1 << 30)
+        .expect("size big file");
+    fs::write(dir.path().join("small.bin"), "small\n").expect("small file");
+    let temps = || {
+        fs::read_dir(&dest)
+            .expect("dest")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".ply-tmp-"))
+            .count()
+    };
+    // SIGINT mid-copy: the write script's trap removes its temp file.
+    let running = ply_in(dir.path()).spawn();
+    wait_until(Duration::from_secs(60), || temps() > 0);
+    running.signal("INT");
+    running.wait(Duration::from_secs(30)).code(99);
+    wait_until(Duration::from_secs(5), || temps() == 0);
+    // Killed outright (sshd and its sessions SIGKILLed): nothing on the host could clean up...
+    let running = ply_in(dir.path()).spawn();
+    wait_until(Duration::from_secs(60), || temps() > 0);
+    sshd.kill();
+    running.wait(Duration::from_secs(60)).code(4);
+    assert!(
+        temps() > 0,
+        "the kill left no temp file, so this test shows nothing"
+    );
+    // ...so the next write of the same destination recognises the leftover and removes it.
+    sshd.restart();
+    ply_in(dir.path())
+        .args(["-e", "source=small.bin"])
+        .run()
+        .success();
+    assert_eq!(temps(), 0, "the leftover temp file is still there");
+    assert_eq!(
+        fs::read_to_string(dest.join("big.bin")).expect("copied"),
+        "small\n"
+    );
+}

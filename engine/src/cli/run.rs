@@ -8,8 +8,6 @@ use crate::executor::{ConnectionDefaults, Run, RunOptions};
 use crate::inventory::Inventory;
 use crate::playbook::Playbook;
 use crate::vars::{parse_extra_vars, VarMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 pub fn run(args: &RunArgs) -> Result<u8> {
     let mut extra_vars = VarMap::new();
@@ -230,19 +228,18 @@ fn execute(
         .build()
         .map_err(|e| Error::options(format!("could not start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let interrupted = Arc::new(AtomicBool::new(false));
-        let flag = interrupted.clone();
-        // Ctrl-C stops new work; commands already running finish and the recap is printed (exit 99).
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, Ordering::SeqCst);
-            }
-        });
-        let run = Run::new(inventory, &options, reporter, interrupted);
+        let interrupt = crate::executor::Interrupt::new();
+        interrupt
+            .install()
+            .map_err(|e| Error::options(format!("could not listen for signals: {e}")))?;
+        let run = Run::new(inventory, &options, reporter, interrupt);
         for playbook in playbooks {
             run.run_playbook(playbook).await?;
         }
-        Ok(run.finish().1)
+        let code = run.finish().1;
+        // Stopped commands are ended on their hosts by tasks of this runtime: let them finish first.
+        crate::connection::wait_for_cleanups(std::time::Duration::from_secs(3)).await;
+        Ok(code)
     })
 }
 

@@ -196,6 +196,11 @@ async fn run_process(
         Err(e) => return Err(ConnectionError::Other(format!("cannot run {program}: {e}"))),
     };
     let pid = child.id();
+    // Dropped before the command ends (the run was interrupted, or a task timeout): stop the whole group.
+    let mut abandoned = GroupGuard {
+        pid,
+        escalated: escalation.is_some(),
+    };
 
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
@@ -248,12 +253,14 @@ async fn run_process(
         Some(limit) => match tokio::time::timeout(limit, finish).await {
             Ok(done) => done,
             Err(_) => {
+                abandoned.pid = None;
                 kill_group(pid, escalation.is_some()).await;
                 in_task.abort();
                 return Err(ConnectionError::Timeout(limit));
             }
         },
     };
+    abandoned.pid = None;
     in_task.abort();
     let status =
         status.map_err(|e| ConnectionError::Other(format!("waiting for {program}: {e}")))?;
@@ -309,6 +316,35 @@ async fn feed_stdin(
         let _ = stdin.write_all(&data).await;
     }
     let _ = stdin.shutdown().await;
+}
+
+/// Kills a command's process group when the future running it is dropped before the command ended.
+struct GroupGuard {
+    pid: Option<u32>,
+    escalated: bool,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let (pid, escalated) = (self.pid.take(), self.escalated);
+        if pid.is_none() {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let cleanup = super::ssh::CleanupGuard::start();
+                runtime.spawn(async move {
+                    let _cleanup = cleanup;
+                    kill_group(pid, escalated).await;
+                });
+            }
+            Err(_) => {
+                if let Some(pid) = pid.and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
+                    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+                }
+            }
+        }
+    }
 }
 
 /// Kills the command's process group. Under sudo the command runs as another user in sudo's care, so it
@@ -402,7 +438,8 @@ fn atomic_write(path: &Path, content: &[u8], attributes: &FileAttributes) -> io:
         None => None,
     };
 
-    let (tmp, mut file) = create_temp(&dir)?;
+    remove_stale_temps(&dir, &target);
+    let (tmp, mut file) = create_temp(&dir, &target)?;
     let result = (|| {
         file.write_all(content)?;
         let mode = attributes
@@ -435,9 +472,28 @@ fn atomic_write(path: &Path, content: &[u8], attributes: &FileAttributes) -> io:
     result
 }
 
-fn create_temp(dir: &Path) -> io::Result<(PathBuf, fs::File)> {
+/// The temp files an earlier writer of `target` left behind (named as `shell_ops::TEMP_FILE_LINES`
+/// names them, so SSH and local writes recognise each other's): a run killed outright cannot clean up.
+fn remove_stale_temps(dir: &Path, target: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(name) = target.file_name() else {
+        return;
+    };
+    let prefix = shell_ops::temp_file_prefix(name.as_bytes());
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().as_bytes().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn create_temp(dir: &Path, target: &Path) -> io::Result<(PathBuf, fs::File)> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let name = target.file_name().map(OsStrExt::as_bytes).unwrap_or(b"");
     loop {
-        let tmp = dir.join(format!(".ply-tmp-{}", shell_ops::random_token(12)));
+        let mut temp_name = shell_ops::temp_file_prefix(name);
+        temp_name.extend_from_slice(shell_ops::random_token(16).as_bytes());
+        let tmp = dir.join(std::ffi::OsString::from_vec(temp_name));
         // 0600 until complete: the content may be secret, the final mode comes last.
         match fs::OpenOptions::new()
             .write(true)

@@ -21,4 +21,4 @@ pub use modules::{
 };
 pub use overlay::{CheckOverlay, Recorded};
 pub use shell_ops::shell_quote;
-pub use ssh::{SshConnection, SshTarget};
+pub use ssh::{wait_for_cleanups, SshConnection, SshTarget};

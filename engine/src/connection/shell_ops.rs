@@ -362,6 +362,25 @@ pub async fn write_file(
     }
 }
 
+/// Shell lines that name the temp file `T` for the target `$P` in `$D`: `.ply-tmp-<name>.<token>`,
+/// where `<name>` is the first 64 bytes of the target's name, and remove the temp files an earlier
+/// writer of the same target left behind (a run killed outright cannot clean up after itself; a
+/// concurrent writer of the same file would lose its rename either way). `$TOKEN` must be set. The
+/// traps make a signal (ply interrupted, sshd ending the session) run the EXIT trap that removes `T`.
+pub const TEMP_FILE_LINES: &str = r#"B=${P##*/}; B=$(printf '%.64s' "$B")
+rm -f -- "$D/.ply-tmp-$B."* 2>/dev/null
+T="$D/.ply-tmp-$B.$TOKEN"
+trap 'exit 143' TERM; trap 'exit 129' HUP; trap 'exit 130' INT
+"#;
+
+/// The prefix of the temp files [`TEMP_FILE_LINES`] names for a target file name.
+pub fn temp_file_prefix(file_name: &[u8]) -> Vec<u8> {
+    let mut prefix = b".ply-tmp-".to_vec();
+    prefix.extend_from_slice(&file_name[..file_name.len().min(64)]);
+    prefix.push(b'.');
+    prefix
+}
+
 fn write_script(path: &str, attributes: &FileAttributes) -> String {
     let mut s = String::new();
     s.push_str(&format!("P={}\n", shell_quote(path)));
@@ -369,7 +388,12 @@ fn write_script(path: &str, attributes: &FileAttributes) -> String {
         r#"if [ -L "$P" ]; then P=$(readlink -f -- "$P") || exit 1; fi
 case "$P" in */*) D=${P%/*}; D=${D:-/} ;; *) D=. ;; esac
 if [ ! -d "$D" ]; then echo "destination directory $D does not exist" >&2; exit 1; fi
-T=$(mktemp "$D/.ply-tmp-XXXXXXXX") || exit 1
+"#,
+    );
+    s.push_str(&format!("TOKEN={}\n", random_token(16)));
+    s.push_str(TEMP_FILE_LINES);
+    s.push_str(
+        r#"(umask 077; set -C; : > "$T") || exit 1
 trap 'rm -f -- "$T"' EXIT
 cat > "$T" || exit 1
 if [ -e "$P" ]; then M=$(stat -c %a -- "$P") && O=$(stat -c %u:%g -- "$P") || exit 1; else M=644; O=; fi

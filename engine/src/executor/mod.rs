@@ -7,12 +7,14 @@
 mod connections;
 mod evaluator;
 mod host_state;
+mod interrupt;
 mod loops;
 mod play;
 mod task;
 mod task_vars;
 
 pub use connections::ConnectionDefaults;
+pub use interrupt::Interrupt;
 pub(crate) use play::search_path;
 pub use play::Run;
 

@@ -148,7 +148,7 @@ pub struct Run<'a> {
     templars: Mutex<HashMap<Vec<PathBuf>, Arc<Templar>>>,
     task_times: Mutex<Vec<(String, f64)>>,
     started: Instant,
-    interrupted: Arc<AtomicBool>,
+    interrupt: Arc<super::Interrupt>,
     /// `--start-at-task`: tasks are skipped until one with this name is reached.
     waiting_for_start: AtomicBool,
 }
@@ -158,7 +158,7 @@ impl<'a> Run<'a> {
         inventory: &'a Inventory,
         options: &'a RunOptions,
         reporter: Box<dyn Reporter + 'a>,
-        interrupted: Arc<AtomicBool>,
+        interrupt: Arc<super::Interrupt>,
     ) -> Self {
         Run {
             inventory,
@@ -169,7 +169,7 @@ impl<'a> Run<'a> {
             templars: Mutex::new(HashMap::new()),
             task_times: Mutex::new(Vec::new()),
             started: Instant::now(),
-            interrupted,
+            interrupt,
             waiting_for_start: AtomicBool::new(options.start_at_task.is_some()),
         }
     }
@@ -182,7 +182,7 @@ impl<'a> Run<'a> {
     }
 
     fn interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::SeqCst)
+        self.interrupt.is_raised()
     }
 
     fn with_host<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
@@ -238,6 +238,11 @@ impl<'a> Run<'a> {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         drop(hosts);
+        if let Some(signal) = self.interrupt.signal() {
+            self.report(&Event::Interrupted {
+                signal: signal.to_string(),
+            });
+        }
         self.report(&Event::Recap {
             stats: stats.clone(),
             duration: self.started.elapsed(),
@@ -958,6 +963,7 @@ impl<'a> Run<'a> {
                     ignore_errors,
                     ignore_unreachable,
                     delegate_facts,
+                    interrupt: &self.interrupt,
                     module_defaults: task_scope.module_defaults.clone(),
                     timeout,
                 };

@@ -39,6 +39,8 @@ pub struct TaskRun<'a> {
     pub ignore_errors: bool,
     pub ignore_unreachable: bool,
     pub delegate_facts: bool,
+    /// SIGINT/SIGTERM: no loop item or retry starts after it, and the running module is stopped.
+    pub interrupt: &'a super::Interrupt,
     /// `module_defaults` of the play, blocks and task, outermost first.
     pub module_defaults: Vec<Value>,
 }
@@ -199,6 +201,9 @@ impl TaskRun<'_> {
             .filter(|secs| *secs > 0.0);
         let every_item = (extended && all_items).then(|| items.clone());
         for (index, item) in items.iter().cloned().enumerate() {
+            if self.interrupt.is_raised() {
+                break;
+            }
             // Ansible pauses between items, not before the first.
             if let (Some(secs), true) = (pause, index > 0) {
                 tokio::time::sleep(Duration::from_secs_f64(secs)).await;
@@ -469,7 +474,10 @@ impl TaskRun<'_> {
                 result: self.shown(&attempt.result),
             });
             attempt_number += 1;
-            tokio::time::sleep(Duration::from_secs(delay)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(delay)) => {}
+                _ = self.interrupt.raised() => return attempt,
+            }
         }
     }
 
@@ -553,7 +561,16 @@ impl TaskRun<'_> {
             check_mode = self.check_mode,
             "running module"
         );
-        let execution = modules::execute(self.task.action.module, &args, &context);
+        let execution = async {
+            tokio::select! {
+                outcome = modules::execute(self.task.action.module, &args, &context) => outcome,
+                // Dropping the module's future stops its commands on the host (see ssh/exec.rs).
+                _ = self.interrupt.raised() => ModuleResult::failed(format!(
+                    "interrupted by {}: the task was stopped",
+                    self.interrupt.signal().unwrap_or("a signal")
+                )),
+            }
+        };
         let mut outcome = match self.timeout {
             None => execution.await,
             Some(limit) => match tokio::time::timeout(limit, execution).await {

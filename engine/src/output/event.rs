@@ -90,6 +90,10 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// SIGINT or SIGTERM stopped the run: no task started after it, the running ones were stopped.
+    Interrupted {
+        signal: String,
+    },
     Recap {
         /// In host name order, as Ansible sorts the recap.
         stats: Vec<(String, HostStats)>,

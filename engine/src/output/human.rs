@@ -388,6 +388,12 @@ impl<W: Write + Send> Reporter for HumanReporter<W> {
             Event::NoHostsMatched => self.display("skipping: no hosts matched", Some(color::SKIP)),
             Event::NoMoreHosts => self.banner("NO MORE HOSTS LEFT"),
             Event::Warning { message } => self.warning(message),
+            Event::Interrupted { signal } => self.display(
+                &format!(
+                    "\n[ERROR]: User interrupted execution ({signal}): the running tasks were stopped and no later task ran"
+                ),
+                Some(color::ERROR),
+            ),
             Event::Recap {
                 stats, task_times, ..
             } => self.recap(stats, task_times),

@@ -99,7 +99,9 @@ impl Drop for ChannelGuard {
         // Keep the session slot (permit) until the server confirms the close, so that ply never has more
         // channels open than MaxSessions allows.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let cleanup = Cleanup::start();
             runtime.spawn(async move {
+                let _cleanup = cleanup;
                 // An abandoned command (a task timeout, an interrupted run) must not run on: without a
                 // terminal it would only notice the close when it next reads or writes.
                 let _ = write.signal(Sig::TERM).await;
@@ -112,6 +114,36 @@ impl Drop for ChannelGuard {
                 drop(permit);
             });
         }
+    }
+}
+
+/// Abandoned commands whose channel is still being stopped and closed (see [`ChannelGuard`]'s drop).
+static CLEANUPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts one clean-up in [`CLEANUPS`] while it lives (local commands' clean-ups count too).
+pub struct Cleanup;
+
+impl Cleanup {
+    pub fn start() -> Cleanup {
+        CLEANUPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Cleanup
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        CLEANUPS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Waits (at most `limit`) until every abandoned command has been signalled and its channel closed, so
+/// that a run ending right after an interruption still stops what it started on the hosts.
+pub async fn wait_for_cleanups(limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while CLEANUPS.load(std::sync::atomic::Ordering::SeqCst) > 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

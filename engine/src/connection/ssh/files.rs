@@ -18,9 +18,10 @@ fn prelude(path: &str, token: &str) -> String {
 if [ -L "$P" ]; then P=$(readlink -f -- "$P") || exit 1; fi
 case "$P" in */*) D=${{P%/*}}; D=${{D:-/}} ;; *) D=. ;; esac
 if [ ! -d "$D" ]; then echo "destination directory $D does not exist" >&2; exit 1; fi
-T="$D/.ply-tmp-{token}"
-"#,
-        p = shell_quote(path)
+TOKEN={token}
+{temp}"#,
+        p = shell_quote(path),
+        temp = super::super::shell_ops::TEMP_FILE_LINES,
     )
 }
 
@@ -98,7 +99,7 @@ pub(crate) fn commit_script(
     attributes: &FileAttributes,
 ) -> String {
     let mut s = format!(
-        "P={}\nT={}\ncase \"$P\" in */*) D=${{P%/*}}; D=${{D:-/}} ;; *) D=. ;; esac\ntrap 'rm -f -- \"$T\"' EXIT\n",
+        "P={}\nT={}\ncase \"$P\" in */*) D=${{P%/*}}; D=${{D:-/}} ;; *) D=. ;; esac\ntrap 'exit 143' TERM; trap 'exit 129' HUP; trap 'exit 130' INT\ntrap 'rm -f -- \"$T\"' EXIT\n",
         shell_quote(target),
         shell_quote(temp)
     );

@@ -29,6 +29,7 @@ use session::Session;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use exec::{wait_for_cleanups, Cleanup as CleanupGuard};
 pub use session::MAX_CHANNELS;
 
 /// Everything needed to reach one host.
