@@ -442,6 +442,30 @@ impl Sshd {
         let _ = child.wait();
     }
 
+    /// SIGSTOPs the daemon and every session process it forked: connections stay open but nothing
+    /// answers, as with a host that froze or a network that silently drops packets.
+    pub fn freeze(&self) {
+        if let Some(child) = &self.child {
+            stop_tree(child.id());
+        }
+    }
+
+    /// Undoes [`Sshd::freeze`].
+    pub fn thaw(&self) {
+        if let Some(child) = &self.child {
+            let mut pids = vec![child.id()];
+            let children = children_by_parent();
+            let mut i = 0;
+            while i < pids.len() {
+                pids.extend(children.get(&pids[i]).into_iter().flatten().copied());
+                i += 1;
+            }
+            for pid in pids {
+                signal(pid, rustix::process::Signal::CONT);
+            }
+        }
+    }
+
     /// Starts the daemon again on the same port, with the same keys (killing it first if it runs).
     pub fn restart(&mut self) {
         self.kill();
@@ -633,6 +657,14 @@ fn set_mode(path: &Path, mode: u32) {
 /// would miss them and leave connections open. Each round stops (SIGSTOP) what it finds so nothing can
 /// fork unseen, until no new descendant appears; then everything gets SIGKILL.
 fn kill_tree(root: u32) {
+    for pid in stop_tree(root) {
+        signal(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// Stops `root` and, as they are found, every descendant (stopped first, so none forks away); returns
+/// them all.
+fn stop_tree(root: u32) -> BTreeSet<u32> {
     let mut seen = BTreeSet::from([root]);
     signal(root, rustix::process::Signal::STOP);
     loop {
@@ -650,9 +682,7 @@ fn kill_tree(root: u32) {
             seen.insert(pid);
         }
     }
-    for pid in seen {
-        signal(pid, rustix::process::Signal::KILL);
-    }
+    seen
 }
 
 fn signal(pid: u32, sig: rustix::process::Signal) {

@@ -242,3 +242,145 @@ fn an_interrupted_copy_leaves_no_temp_file_and_a_killed_one_is_cleared_by_the_ne
         "small\n"
     );
 }
+
+#[test]
+fn a_frozen_session_is_unreachable_within_the_keepalive_budget() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).expect("chmod");
+    fs::write(
+        dir.path().join("inventory.ini"),
+        format!(
+            "{} ansible_ssh_common_args='-o ServerAliveInterval=1 -o ServerAliveCountMax=2'\n",
+            host_line(&sshd, "target").trim_end()
+        ),
+    )
+    .expect("inventory");
+    fs::write(
+        dir.path().join("site.yml"),
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - name: Before\n      shell: touch {{ playbook_dir }}/before; sleep 60\n",
+    )
+    .expect("playbook");
+    let running = ply_in(dir.path()).spawn();
+    wait_until(Duration::from_secs(30), || {
+        dir.path().join("before").exists()
+    });
+    sshd.freeze();
+    let frozen = Instant::now();
+    let outcome = running.wait(Duration::from_secs(30)).code(4);
+    let detected = frozen.elapsed();
+    sshd.thaw();
+    // 1 s × 2 keepalives, plus the interval's own slack.
+    assert!(detected < Duration::from_secs(6), "took {detected:?}");
+    eprintln!(
+        "frozen session detected after {:.1} s",
+        detected.as_secs_f64()
+    );
+    assert!(
+        outcome.stdout.contains("fatal: [target]: UNREACHABLE!")
+            && outcome.stdout.contains("keepalive"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn proxy_command_carries_the_connection() {
+    let target = Sshd::start();
+    let jump = Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The target's address cannot be resolved: only the ProxyCommand (ssh -W through the second sshd)
+    // knows where it really is, so a run that ignored it could not succeed.
+    let proxy = format!(
+        "ssh -q -W {}:{} -p {} -i {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes {}@{}",
+        target.address(),
+        target.port(),
+        jump.port(),
+        jump.key(KeyKind::Ed25519).display(),
+        jump.user(),
+        jump.address()
+    );
+    fs::write(
+        dir.path().join("inventory.ini"),
+        format!(
+            "target ansible_host=target.invalid ansible_port={} ansible_user={} ansible_ssh_private_key_file={} ansible_ssh_common_args='-o \"ProxyCommand={proxy}\"'\n",
+            target.port(),
+            target.user(),
+            target.key(KeyKind::Ed25519).display()
+        ),
+    )
+    .expect("inventory");
+    fs::write(
+        dir.path().join("site.yml"),
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - command: hostname\n",
+    )
+    .expect("playbook");
+    let outcome = ply_in(dir.path())
+        .args(["--host-key-checking", "off"])
+        .run()
+        .success();
+    assert!(
+        outcome.stdout.contains("changed: [target]"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn host_key_notices_are_loud_when_a_changed_key_is_let_through() {
+    let mut sshd = Sshd::start();
+    let dir = case(
+        &sshd,
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - ping:\n",
+    );
+    let run = |policy: &str| {
+        ply_in(dir.path())
+            .args(["--host-key-checking", policy])
+            .run()
+    };
+    // accept-new learns the key, and says so as OpenSSH does.
+    let learned = run("accept-new").success();
+    assert!(
+        learned.stdout.contains("Permanently added")
+            || learned.stderr.contains("Permanently added"),
+        "{}\n{}",
+        learned.stdout,
+        learned.stderr
+    );
+    sshd.rotate_host_keys();
+    // Strict refuses the changed key; with checking off the run goes on, but not quietly.
+    run("accept-new").code(4);
+    let warned = run("off").success();
+    let all = format!("{}{}", warned.stdout, warned.stderr);
+    assert!(
+        all.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        "{all}"
+    );
+}
+
+#[test]
+fn an_ssh_option_ply_does_not_implement_is_named_not_dropped() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("inventory.ini"),
+        format!(
+            "{} ansible_ssh_common_args='-o ForwardAgent=yes'\n",
+            host_line(&sshd, "target").trim_end()
+        ),
+    )
+    .expect("inventory");
+    fs::write(
+        dir.path().join("site.yml"),
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - ping:\n",
+    )
+    .expect("playbook");
+    let outcome = ply_in(dir.path()).run().code(4);
+    assert!(
+        outcome
+            .stdout
+            .contains("-o ForwardAgent is not supported by ply"),
+        "{}",
+        outcome.stdout
+    );
+}

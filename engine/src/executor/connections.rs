@@ -2,6 +2,7 @@
 //! check-mode overlay per host.
 
 use crate::connection::ssh::known_hosts::HostKeyPolicy;
+use crate::connection::ssh::ssh_args::{self, SshArgs};
 use crate::connection::ssh::ssh_config::{HostConfig, SshConfig};
 use crate::connection::ssh::{SshConnection, SshTarget};
 use crate::connection::{CheckOverlay, Connection, ConnectionError, LocalConnection};
@@ -85,6 +86,7 @@ pub struct Connections {
     ssh_config: std::sync::OnceLock<SshConfig>,
     open: Mutex<HashMap<String, Slot>>,
     overlays: Mutex<HashMap<String, Arc<dyn Connection>>>,
+    notices: Arc<Mutex<Vec<String>>>,
 }
 
 impl Connections {
@@ -201,13 +203,29 @@ impl Connections {
         })
     }
 
-    /// Where and how to reach a host over SSH: inventory variables first (as Ansible passes them to
-    /// ssh on the command line), then the command line's defaults, then `~/.ssh/config`.
+    /// Where and how to reach a host over SSH, each setting from the first that gives it: inventory
+    /// variables, the command line (`-u`, `--private-key`, ...), `ansible_ssh_common_args` and
+    /// `ansible_ssh_extra_args` (in that order, as Ansible hands them to ssh, whose first value wins),
+    /// then `~/.ssh/config`. An ssh option ply does not implement makes the host unreachable with the
+    /// option named, never a connection made without it.
     fn ssh_target(
         &self,
         host: &str,
         text: &dyn Fn(&[&str]) -> Option<String>,
     ) -> Result<SshTarget, ConnectionError> {
+        let args_text = [
+            text(&["ansible_ssh_common_args"]),
+            text(&["ansible_ssh_extra_args"]),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        let args: SshArgs = ssh_args::parse(&args_text).map_err(|why| {
+            ConnectionError::Unreachable(format!(
+                "{host}: ansible_ssh_common_args/ansible_ssh_extra_args: {why}"
+            ))
+        })?;
         let wanted =
             text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string());
         let config: HostConfig = self.ssh_config().resolve(&wanted);
@@ -218,18 +236,22 @@ impl Connections {
                     "{host}: ansible_port '{port}' is not a port number"
                 ))
             })?,
-            None => config.port.unwrap_or(22),
+            None => args.port.or(config.port).unwrap_or(22),
         };
         let user = text(&["ansible_user", "ansible_ssh_user"])
             .or_else(|| self.defaults.remote_user.clone())
+            .or_else(|| args.user.clone())
             .or_else(|| config.user.clone())
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "root".into());
         let mut target = SshTarget::new(host, address, port, user);
+        target.notices = self.notices.clone();
         if let Some(key) = text(&["ansible_ssh_private_key_file", "ansible_private_key_file"]) {
             target.identity_files.push(expand_home(&key));
         } else if let Some(key) = &self.defaults.private_key {
             target.identity_files.push(key.clone());
+        } else if !args.identity_files.is_empty() {
+            target.identity_files = args.identity_files.iter().map(|k| expand_home(k)).collect();
         } else {
             target.identity_files = config.identity_files.clone();
         }
@@ -241,12 +263,23 @@ impl Connections {
         .map(Secret::new)
         .or_else(|| self.defaults.password.clone());
         target.key_passphrase = self.defaults.key_passphrase.clone();
+        let args_policy = match &args.strict_host_key_checking {
+            Some(value) => Some(value.parse::<HostKeyPolicy>().map_err(|_| {
+                ConnectionError::Unreachable(format!(
+                    "{host}: StrictHostKeyChecking={value} is not one of yes, accept-new, no"
+                ))
+            })?),
+            None => None,
+        };
         target.host_key_policy = self
             .defaults
             .host_key_policy
+            .or(args_policy)
             .or(config.strict_host_key_checking)
             .unwrap_or(HostKeyPolicy::AcceptNew);
-        if let Some(files) = &config.user_known_hosts_files {
+        if let Some(files) = &args.user_known_hosts_file {
+            target.known_hosts_files = files.split_whitespace().map(expand_home).collect();
+        } else if let Some(files) = &config.user_known_hosts_files {
             target.known_hosts_files = files.clone();
             target
                 .known_hosts_files
@@ -257,51 +290,59 @@ impl Connections {
         if let Some(timeout) = timeout
             .map(Duration::from_secs)
             .or(self.defaults.timeout)
+            .or(args.connect_timeout)
             .or(config.connect_timeout)
         {
             target.connect_timeout = timeout;
         }
-        let ssh_args = [
-            text(&["ansible_ssh_common_args"]),
-            text(&["ansible_ssh_extra_args"]),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-        // Ansible hands these to ssh; ply reads the options that matter to its own SSH client.
-        if let Some(file) = ssh_option(&ssh_args, "UserKnownHostsFile") {
-            target.known_hosts_files = file.split_whitespace().map(expand_home).collect();
-        }
-        if self.defaults.host_key_policy.is_none() {
-            if let Some(policy) = ssh_option(&ssh_args, "StrictHostKeyChecking")
-                .and_then(|v| v.parse::<HostKeyPolicy>().ok())
-            {
-                target.host_key_policy = policy;
+        if let Some(interval) = args.server_alive_interval.or(config.server_alive_interval) {
+            // OpenSSH's 0 turns keepalives off; ply keeps its default then, since a frozen host
+            // must never hang the run.
+            if !interval.is_zero() {
+                target.server_alive_interval = interval;
             }
         }
-        target.proxy_jump = Some(ssh_args.clone())
-            .filter(|args| !args.is_empty())
-            .and_then(|args| proxy_jump_of(&args))
-            .or_else(|| {
-                (!config.proxy_jump.is_empty()).then(|| {
-                    config
-                        .proxy_jump
-                        .iter()
-                        .map(|hop| {
-                            let user = hop
-                                .user
-                                .as_ref()
-                                .map(|u| format!("{u}@"))
-                                .unwrap_or_default();
-                            let port = hop.port.map(|p| format!(":{p}")).unwrap_or_default();
-                            format!("{user}{}{port}", hop.host)
-                        })
-                        .collect::<Vec<_>>()
-                        .join(",")
+        if let Some(count) = args
+            .server_alive_count_max
+            .or(config.server_alive_count_max)
+        {
+            target.server_alive_count_max = count.max(1);
+        }
+        // ProxyJump and ProxyCommand exclude each other; the first one given wins, as in OpenSSH.
+        let config_jump = (!config.proxy_jump.is_empty()).then(|| {
+            config
+                .proxy_jump
+                .iter()
+                .map(|hop| {
+                    let user = hop
+                        .user
+                        .as_ref()
+                        .map(|u| format!("{u}@"))
+                        .unwrap_or_default();
+                    let port = hop.port.map(|p| format!(":{p}")).unwrap_or_default();
+                    format!("{user}{}{port}", hop.host)
                 })
-            });
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        match (&args.proxy_jump, &args.proxy_command) {
+            (Some(jump), _) => target.proxy_jump = Some(jump.clone()),
+            (None, Some(command)) => target.proxy_command = Some(command.clone()),
+            (None, None) => match (config_jump, &config.proxy_command) {
+                (Some(jump), _) => target.proxy_jump = Some(jump),
+                (None, Some(command)) if !command.eq_ignore_ascii_case("none") => {
+                    target.proxy_command = Some(command.clone())
+                }
+                _ => {}
+            },
+        }
         Ok(target)
+    }
+
+    /// Host key notices (changed keys let through, keys learned) since the last call, for the run to
+    /// show.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -309,72 +350,5 @@ fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(path),
-    }
-}
-
-/// The jump host of `-J host` or `-o ProxyJump=host` in ansible_ssh_common_args.
-fn proxy_jump_of(args: &str) -> Option<String> {
-    let words: Vec<&str> = args.split_whitespace().collect();
-    if let Some(i) = words.iter().position(|w| *w == "-J") {
-        return words.get(i + 1).map(|s| s.to_string());
-    }
-    ssh_option(args, "ProxyJump")
-}
-
-/// The value of `-o Name=value` (or `-oName=value`, `-o Name value`) in ssh arguments, as OpenSSH reads
-/// ansible_ssh_common_args.
-fn ssh_option(args: &str, name: &str) -> Option<String> {
-    let words: Vec<&str> = args.split_whitespace().collect();
-    for (i, word) in words.iter().enumerate() {
-        let option = if *word == "-o" {
-            words.get(i + 1).copied()
-        } else {
-            word.strip_prefix("-o")
-        };
-        let Some(option) = option.filter(|o| !o.is_empty()) else {
-            continue;
-        };
-        let (key, value) = match option.split_once('=') {
-            Some((key, value)) => (key, value.to_string()),
-            None => (
-                option,
-                words.get(i + 2).map(|s| s.to_string()).unwrap_or_default(),
-            ),
-        };
-        if key.eq_ignore_ascii_case(name) {
-            return Some(value.trim_matches(['"', '\'']).to_string());
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn proxy_jump_from_common_args() {
-        let cases = [
-            ("-J bastion", Some("bastion")),
-            (
-                "-o ProxyJump=admin@bastion:2222",
-                Some("admin@bastion:2222"),
-            ),
-            ("-oProxyJump=bastion -C", Some("bastion")),
-            ("-o StrictHostKeyChecking=no", None),
-        ];
-        for (args, expected) in cases {
-            assert_eq!(proxy_jump_of(args).as_deref(), expected, "{args}");
-        }
-        let args = "-o UserKnownHostsFile=/lab/known_hosts -oStrictHostKeyChecking=accept-new -o Port 2222";
-        assert_eq!(
-            ssh_option(args, "UserKnownHostsFile").as_deref(),
-            Some("/lab/known_hosts")
-        );
-        assert_eq!(
-            ssh_option(args, "stricthostkeychecking").as_deref(),
-            Some("accept-new")
-        );
-        assert_eq!(ssh_option(args, "Port").as_deref(), Some("2222"));
     }
 }

@@ -260,6 +260,13 @@ impl<'a> Run<'a> {
         (stats, code)
     }
 
+    /// What connecting said that the user must see: changed host keys accepted, keys learned.
+    fn report_notices(&self) {
+        for message in self.connections.take_notices() {
+            self.report(&Event::Warning { message });
+        }
+    }
+
     fn static_templar(&self) -> Arc<Templar> {
         self.templar_for(Vec::new())
     }
@@ -468,6 +475,7 @@ impl<'a> Run<'a> {
             (host.clone(), outcome, task_started.elapsed())
         });
         let results = self.bounded(runs).await;
+        self.report_notices();
         for (host, outcome, duration) in results {
             let (status, result) = match outcome {
                 Ok(facts) => {
@@ -975,6 +983,7 @@ impl<'a> Run<'a> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((name.clone(), started.elapsed().as_secs_f64()));
+        self.report_notices();
         let mut failed = BTreeSet::new();
         let mut unreachable = false;
         let mut meta_actions = Vec::new();

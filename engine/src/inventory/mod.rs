@@ -12,7 +12,7 @@ mod host_range;
 mod ini;
 mod listing;
 mod pattern;
-mod shlex;
+pub(crate) mod shlex;
 mod vars_dirs;
 mod yaml_source;
 

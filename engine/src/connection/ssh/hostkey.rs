@@ -9,7 +9,8 @@ pub(crate) type Policy = HostKeyPolicy;
 
 /// Accepts the key or says why not. `host` is the inventory name (for messages); known_hosts is keyed by
 /// the address ply connects to, as OpenSSH keys it by the host name it was given. New keys (accept-new)
-/// are recorded in the first of `files`.
+/// are recorded in the first of `files`. `Ok(Some(notice))` is for the user: OpenSSH's loud warning for a
+/// changed key let through because checking is off, or its "Permanently added" for a learned one.
 pub(crate) fn verify(
     host: &str,
     address: &str,
@@ -17,7 +18,7 @@ pub(crate) fn verify(
     key: &PublicKey,
     policy: HostKeyPolicy,
     files: &[PathBuf],
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let openssh = key
         .to_openssh()
         .map_err(|e| format!("cannot encode the host key of {host}: {e}"))?;
@@ -37,14 +38,18 @@ pub(crate) fn verify(
     };
     let verdict = known.check(address, port, key_type, key_base64);
     match known_hosts::decide(policy, &verdict, &offered).map_err(|e| e.to_string())? {
-        Learn::Nothing => Ok(()),
-        Learn::Warn(warning) => {
-            tracing::warn!("{host}: {warning}");
-            Ok(())
-        }
+        Learn::Nothing => Ok(None),
+        Learn::Warn(warning) => Ok(Some(format!(
+            "{host}:\n@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+             @    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
+             @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+             IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n\
+             Someone could be eavesdropping on you right now (man-in-the-middle attack)!\n\
+             It is also possible that a host key has just been changed.\n{warning}"
+        ))),
         Learn::Append => {
             let Some(file) = files.first() else {
-                return Ok(());
+                return Ok(None);
             };
             known_hosts::learn(file, address, port, key_type, key_base64).map_err(|e| {
                 format!(
@@ -53,12 +58,12 @@ pub(crate) fn verify(
                     file.display()
                 )
             })?;
-            tracing::info!(
-                "{host}: permanently added '{}' ({key_type}) to the list of known hosts ({})",
+            Ok(Some(format!(
+                "{host}: Permanently added '{}' ({}) to the list of known hosts ({}).",
                 offered.lookup_name(),
+                known_hosts::key_family_name(key_type),
                 file.display()
-            );
-            Ok(())
+            )))
         }
     }
 }

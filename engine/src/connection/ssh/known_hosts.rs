@@ -642,7 +642,7 @@ fn key_family(key_type: &str) -> &str {
 }
 
 /// The key type name known_hosts uses for an algorithm (RSA signature names → `ssh-rsa`).
-fn key_family_name(key_type: &str) -> &str {
+pub(crate) fn key_family_name(key_type: &str) -> &str {
     match key_type {
         "rsa-sha2-256" | "rsa-sha2-512" => "ssh-rsa",
         t => t,

@@ -15,6 +15,7 @@ mod files;
 mod hostkey;
 pub mod known_hosts;
 mod session;
+pub mod ssh_args;
 pub mod ssh_config;
 
 use super::shell_ops::{self, shell_quote};
@@ -52,6 +53,16 @@ pub struct SshTarget {
     pub use_agent: bool,
     /// Jump hosts, OpenSSH syntax: `[user@]host[:port]`, comma-separated for several hops.
     pub proxy_jump: Option<String>,
+    /// `ProxyCommand`: run with `sh -c` (`%h`, `%p`, `%r`, `%n`, `%%` expanded); its stdin and stdout
+    /// carry the SSH stream.
+    pub proxy_command: Option<String>,
+    /// Keepalives (`ServerAliveInterval`, `ServerAliveCountMax`): a session that answers none of
+    /// `count` in a row is lost, so a frozen host is UNREACHABLE after about `interval × count`.
+    pub server_alive_interval: Duration,
+    pub server_alive_count_max: u32,
+    /// Host key notices for the user (a changed key accepted because checking is off, a key learned
+    /// under accept-new), shared with whoever reports them.
+    pub notices: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// Limit for TCP connect, key exchange and authentication together.
     pub connect_timeout: Duration,
     /// Default limit for each command (a request's own timeout wins).
@@ -80,6 +91,10 @@ impl SshTarget {
             key_passphrase: None,
             use_agent: true,
             proxy_jump: None,
+            proxy_command: None,
+            server_alive_interval: Duration::from_secs(15),
+            server_alive_count_max: 3,
+            notices: Default::default(),
             connect_timeout: Duration::from_secs(10),
             command_timeout: None,
             host_key_policy: HostKeyPolicy::AcceptNew,
@@ -118,6 +133,7 @@ impl SshTarget {
             port,
             user,
             proxy_jump: before,
+            proxy_command: None,
             command_timeout: None,
             ..self.clone()
         })

@@ -49,6 +49,7 @@ pub(crate) struct Client {
     policy: hostkey::Policy,
     known_hosts_files: Vec<PathBuf>,
     lost: Arc<Mutex<Option<String>>>,
+    notices: Arc<Mutex<Vec<String>>>,
 }
 
 impl client::Handler for Client {
@@ -66,7 +67,7 @@ impl client::Handler for Client {
                 russh::keys::PublicKey::from(cert.public_key().clone())
             }
         };
-        hostkey::verify(
+        let notice = hostkey::verify(
             &self.host,
             &self.address,
             self.port,
@@ -75,6 +76,12 @@ impl client::Handler for Client {
             &self.known_hosts_files,
         )
         .map_err(HandlerError::HostKey)?;
+        if let Some(notice) = notice {
+            self.notices
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(notice);
+        }
         Ok(true)
     }
 
@@ -105,7 +112,7 @@ fn describe_russh(e: &HandlerError) -> String {
     match e {
         HandlerError::Russh(russh::Error::IO(io)) => io.to_string(),
         HandlerError::Russh(russh::Error::KeepaliveTimeout) => {
-            "no answer to 3 keepalives: the host or the network is down".to_string()
+            "no answer to keepalives (ServerAliveInterval × ServerAliveCountMax): the host or the network is down".to_string()
         }
         HandlerError::Russh(russh::Error::Disconnect) => "the connection closed".to_string(),
         other => other.to_string(),
@@ -120,6 +127,8 @@ pub(crate) struct Session {
     slots: Arc<Semaphore>,
     /// The jump host's connection carrying this one's TCP stream; kept alive as long as this one.
     _jump: Option<Box<Session>>,
+    /// The ProxyCommand process carrying the stream (killed when the session goes).
+    _proxy: Option<tokio::process::Child>,
 }
 
 impl Session {
@@ -193,7 +202,7 @@ impl Session {
 /// The russh settings that matter for speed (see performance.md): `nodelay` (Nagle plus delayed ACKs
 /// cost ~45 ms per command), an 8 MiB window with 64 KiB packets for copies, and keepalives so a dead
 /// peer is noticed within ~45 s instead of at the next TCP timeout.
-fn config() -> Arc<client::Config> {
+fn config(target: &SshTarget) -> Arc<client::Config> {
     let mut preferred = russh::Preferred::default();
     // AES-GCM is about twice as fast as ChaCha20 where the CPU has AES instructions.
     if aes_accelerated() {
@@ -211,8 +220,8 @@ fn config() -> Arc<client::Config> {
         nodelay: true,
         window_size: 8 * 1024 * 1024,
         maximum_packet_size: 64 * 1024,
-        keepalive_interval: Some(Duration::from_secs(15)),
-        keepalive_max: 3,
+        keepalive_interval: Some(target.server_alive_interval),
+        keepalive_max: target.server_alive_count_max as usize,
         inactivity_timeout: None,
         preferred,
         ..Default::default()
@@ -260,6 +269,7 @@ async fn connect_inner(target: &SshTarget) -> Result<Session, ConnectionError> {
         policy: target.host_key_policy,
         known_hosts_files: target.known_hosts_files(),
         lost: lost.clone(),
+        notices: target.notices.clone(),
     };
     let unreachable = |why: String| {
         ConnectionError::Unreachable(format!(
@@ -267,7 +277,19 @@ async fn connect_inner(target: &SshTarget) -> Result<Session, ConnectionError> {
             target.host, target.address, target.port
         ))
     };
+    let mut proxy = None;
     let (jump, handle) = match &target.proxy_jump {
+        _ if target.proxy_command.is_some() => {
+            let command = target.proxy_command.as_deref().unwrap_or_default();
+            let (child, stream) = proxy_stream(command, target).map_err(&unreachable)?;
+            proxy = Some(child);
+            let handle = client::connect_stream(config(target), stream, handler)
+                .await
+                .map_err(|e| {
+                    unreachable(format!("through ProxyCommand: {}", handshake_error(e)))
+                })?;
+            (None, handle)
+        }
         Some(spec) if !spec.trim().is_empty() => {
             let jump_target = target.jump_target(spec)?;
             let jump = connect(&jump_target).await.map_err(|e| {
@@ -288,7 +310,7 @@ async fn connect_inner(target: &SshTarget) -> Result<Session, ConnectionError> {
                         jump_target.host
                     ))
                 })?;
-            let handle = client::connect_stream(config(), tunnel.into_stream(), handler)
+            let handle = client::connect_stream(config(target), tunnel.into_stream(), handler)
                 .await
                 .map_err(|e| unreachable(handshake_error(e)))?;
             (Some(Box::new(jump)), handle)
@@ -298,7 +320,7 @@ async fn connect_inner(target: &SshTarget) -> Result<Session, ConnectionError> {
                 .await
                 .map_err(|e| unreachable(e.to_string()))?;
             let _ = stream.set_nodelay(true);
-            let handle = client::connect_stream(config(), stream, handler)
+            let handle = client::connect_stream(config(target), stream, handler)
                 .await
                 .map_err(|e| unreachable(handshake_error(e)))?;
             (None, handle)
@@ -310,6 +332,7 @@ async fn connect_inner(target: &SshTarget) -> Result<Session, ConnectionError> {
         lost,
         slots: Arc::new(Semaphore::new(MAX_CHANNELS)),
         _jump: jump,
+        _proxy: proxy,
     };
     authenticate(&mut session.handle, target)
         .await
@@ -320,6 +343,50 @@ async fn connect_inner(target: &SshTarget) -> Result<Session, ConnectionError> {
             ))
         })?;
     Ok(session)
+}
+
+/// Starts the ProxyCommand (`%h` address, `%p` port, `%r` user, `%n` inventory name, `%%` a `%`) and
+/// joins its stdout and stdin into the stream SSH runs over.
+fn proxy_stream(
+    command: &str,
+    target: &SshTarget,
+) -> Result<
+    (
+        tokio::process::Child,
+        tokio::io::Join<tokio::process::ChildStdout, tokio::process::ChildStdin>,
+    ),
+    String,
+> {
+    let mut expanded = String::new();
+    let mut chars = command.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            expanded.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('h') => expanded.push_str(&target.address),
+            Some('p') => expanded.push_str(&target.port.to_string()),
+            Some('r') => expanded.push_str(&target.user),
+            Some('n') => expanded.push_str(&target.host),
+            Some('%') => expanded.push('%'),
+            Some(other) => return Err(format!("ProxyCommand: unknown token %{other}")),
+            None => return Err("ProxyCommand ends with a lone %".to_string()),
+        }
+    }
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&expanded)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start ProxyCommand {expanded:?}: {e}"))?;
+    let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
+        return Err("ProxyCommand has no stdin or stdout".to_string());
+    };
+    Ok((child, tokio::io::join(stdout, stdin)))
 }
 
 fn handshake_error(e: HandlerError) -> String {
