@@ -189,6 +189,43 @@ fn command_lines() {
             ),
         ),
         (
+            "check mode: accept-new records nothing, ssh learns no keys",
+            |i| {
+                let mut r = remote();
+                r.private_key = None;
+                r.port = None;
+                r.host_keys = HostKeys::Verify {
+                    known_hosts: None,
+                    accept_new: true,
+                };
+                i.remote = Some(r);
+                i.dry_run = true;
+            },
+            format!(
+                "rsync|--dry-run|--archive|--rsh=ssh -S none -o BatchMode=yes -o StrictHostKeyChecking=accept-new \
+                 -o 'UserKnownHostsFile=/dev/null ~/.ssh/known_hosts ~/.ssh/known_hosts2' -o UpdateHostKeys=no\
+                 |{TAIL}|/src/|deploy@10.0.0.5:/dest"
+            ),
+        ),
+        (
+            "check mode: accept-new with a known_hosts file",
+            |i| {
+                let mut r = remote();
+                r.private_key = None;
+                r.port = None;
+                r.host_keys = HostKeys::Verify {
+                    known_hosts: Some("/etc/kh".into()),
+                    accept_new: true,
+                };
+                i.remote = Some(r);
+                i.dry_run = true;
+            },
+            format!(
+                "rsync|--dry-run|--archive|--rsh=ssh -S none -o BatchMode=yes -o StrictHostKeyChecking=accept-new \
+                 -o 'UserKnownHostsFile=/dev/null /etc/kh' -o UpdateHostKeys=no|{TAIL}|/src/|deploy@10.0.0.5:/dest"
+            ),
+        ),
+        (
             "an --rsh in rsync_opts replaces the generated one",
             |i| {
                 i.remote = Some(remote());

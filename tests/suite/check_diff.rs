@@ -136,6 +136,174 @@ fn check_diff_predicts_the_real_run_locally() {
     check_predicts_the_real_run(dir.path());
 }
 
+/// Tasks that create folders, files, backups and validation temp files in a real run.
+const CREATING: &str = r##"- hosts: target
+  gather_facts: false
+  tasks:
+    - name: A line in a file whose folders are missing
+      lineinfile:
+        path: "{{ playbook_dir }}/out/new/deeper/app.conf"
+        line: "port = 5433"
+        create: true
+
+    - name: Another line in the file that only the check run's overlay holds
+      lineinfile:
+        path: "{{ playbook_dir }}/out/new/deeper/app.conf"
+        line: "# managed"
+        insertbefore: BOF
+        backup: true
+
+    - name: A line in an existing file, with a backup and validation
+      lineinfile:
+        path: "{{ playbook_dir }}/out/existing.conf"
+        line: "added = yes"
+        backup: true
+        validate: "test -s %s"
+
+    - name: A copy into a missing folder, with a backup and validation
+      copy:
+        src: motd
+        dest: "{{ playbook_dir }}/out/copied/"
+        backup: true
+        validate: "test -s %s"
+
+    - name: A copy over an existing file, with a backup
+      copy:
+        content: "new\n"
+        dest: "{{ playbook_dir }}/out/existing.txt"
+        backup: true
+        validate: "test -s %s"
+
+    - name: A folder tree
+      file:
+        path: "{{ playbook_dir }}/out/made/sub"
+        state: directory
+        mode: "0750"
+
+    - name: A touched file
+      file:
+        path: "{{ playbook_dir }}/out/touched"
+        state: touch
+
+    - name: An attribute change
+      file:
+        path: "{{ playbook_dir }}/out/existing.txt"
+        mode: "0600"
+
+    - name: A link
+      file:
+        src: existing.txt
+        path: "{{ playbook_dir }}/out/link"
+        state: link
+
+    - name: A file removed
+      file:
+        path: "{{ playbook_dir }}/out/doomed"
+        state: absent
+
+    - name: A command that would create a file
+      command: touch "{{ playbook_dir }}/out/commanded"
+      args:
+        creates: "{{ playbook_dir }}/out/commanded"
+"##;
+
+/// Every path below `dir` with its kind, mode, content (files) or target (links) and modification time.
+fn tree(dir: &Path) -> BTreeMap<String, (String, u32, Vec<u8>, SystemTime)> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in fs::read_dir(&at).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let meta = fs::symlink_metadata(&path).expect("metadata");
+            let (kind, content) = if meta.file_type().is_symlink() {
+                let target = fs::read_link(&path).expect("readlink");
+                ("link", target.to_string_lossy().into_owned().into_bytes())
+            } else if meta.is_dir() {
+                pending.push(path.clone());
+                ("dir", Vec::new())
+            } else {
+                ("file", fs::read(&path).expect("read"))
+            };
+            let name = path
+                .strip_prefix(dir)
+                .expect("below dir")
+                .display()
+                .to_string();
+            found.insert(
+                name,
+                (
+                    kind.to_string(),
+                    meta.permissions().mode() & 0o7777,
+                    content,
+                    meta.modified().expect("mtime"),
+                ),
+            );
+        }
+    }
+    found
+}
+
+/// `--check` creates nothing on the target: no folder (lineinfile `create`, copy into `dest/`, file
+/// `directory`), no file, no backup, no validation temp file, no attribute change, no link, no removal.
+/// The real run then makes what the check run reported.
+#[test]
+fn check_creates_nothing_locally() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    fs::write(root.join("site.yml"), CREATING).expect("playbook");
+    fs::create_dir_all(root.join("files")).expect("files dir");
+    fs::write(root.join("files/motd"), "hello\n").expect("motd");
+    fs::create_dir_all(root.join("out")).expect("out dir");
+    fs::write(root.join("out/existing.conf"), "kept = yes\n").expect("existing.conf");
+    fs::write(root.join("out/existing.txt"), "old\n").expect("existing.txt");
+    fs::write(root.join("out/doomed"), "bye\n").expect("doomed");
+    fs::write(
+        root.join("inventory.ini"),
+        "target ansible_connection=local\n",
+    )
+    .expect("inventory");
+
+    let before = tree(root);
+    let check = run(root, &["--check", "--diff"]);
+    assert_eq!(
+        tree(root),
+        before,
+        "--check changed the target:\n{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("changed=11"),
+        "every task would change:\n{}",
+        check.stdout
+    );
+
+    // (A mode for the new file would show in the real run's diff only: Ansible's check mode returns
+    // before it looks at a missing file's attributes.)
+    let real = run(root, &["--diff"]);
+    assert_eq!(
+        check.stdout, real.stdout,
+        "the check run's plan differs from the real run"
+    );
+    let out = root.join("out");
+    assert_eq!(
+        fs::read_to_string(out.join("new/deeper/app.conf")).expect("created"),
+        "# managed\nport = 5433\n"
+    );
+    assert!(out.join("copied/motd").is_file());
+    assert!(out.join("made/sub").is_dir());
+    assert!(out.join("touched").is_file());
+    assert!(out.join("commanded").is_file());
+    assert!(!out.join("doomed").exists());
+    let backups = fs::read_dir(&out)
+        .expect("out")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with('~'))
+        })
+        .count();
+    assert_eq!(backups, 2, "the real run made its backups");
+}
+
 #[cfg(feature = "system-tests")]
 #[test]
 fn check_diff_predicts_the_real_run_over_ssh() {

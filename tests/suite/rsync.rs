@@ -263,6 +263,25 @@ fn host_keys_are_strict_unless_accept_new() {
     );
     assert!(!case.root.join("beta/data/x.txt").exists());
 
+    // --check with accept-new: the dry run reaches the host, and neither copies nor records its key.
+    let checked = run(
+        &case,
+        "h2h.yml",
+        &["-e", &leg, "-e", "accept_new=true", "--check"],
+    );
+    expect_ok(&checked, "accept-new check run");
+    assert!(
+        checked.stdout.contains("changed: [alpha]"),
+        "{}",
+        checked.stdout
+    );
+    assert!(!case.root.join("beta/data/x.txt").exists());
+    assert_eq!(
+        fs::read_to_string(&empty).expect("known_hosts"),
+        "",
+        "--check recorded a host key"
+    );
+
     let accepted = run(&case, "h2h.yml", &["-e", &leg, "-e", "accept_new=true"]);
     expect_ok(&accepted, "accept-new run");
     assert_eq!(

@@ -225,3 +225,53 @@ fn lighttpd_through_its_init_script() {
         "Could not find the requested service lighttpd-typo: host"
     );
 }
+
+/// systemd's `daemon_reload` and `daemon_reexec` never run in check mode, and, as in Ansible's
+/// systemd_service, they are no change in either mode: the check run reports ok with an empty status.
+/// No systemd runs on this machine, so the real `systemctl` refuses both verbs: the real run fails on
+/// them, and the check run, which must not call them, does not. (On a machine booted with systemd this
+/// test does nothing: a real daemon-reload of the test machine is not a test's to make.)
+#[test]
+fn systemd_daemon_reload_is_not_run_in_check_mode() {
+    if Path::new("/run/systemd/system").exists() {
+        eprintln!("skipped: systemd runs this machine, and its daemon-reload is not for a test");
+        return;
+    }
+    let refused = Command::new("systemctl")
+        .arg("daemon-reload")
+        .output()
+        .expect("systemctl runs (Debian: the systemd package)");
+    assert!(
+        !refused.status.success(),
+        "systemctl daemon-reload works here without systemd as PID 1?"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("inventory.ini"),
+        "localhost ansible_connection=local\n",
+    )
+    .expect("inventory");
+    let d = dir.path();
+    for (module, verb) in [
+        ("systemd: daemon_reload=true", "daemon-reload"),
+        (
+            "ansible.builtin.systemd_service:\n  daemon-reload: yes",
+            "daemon-reload",
+        ),
+        ("systemd: daemon_reexec=true", "daemon-reexec"),
+    ] {
+        let (status, r) = task(d, module, &["--check"]);
+        assert_eq!(status, "ok", "{module} --check: {r}");
+        assert_eq!(r["changed"], false, "{module} --check: {r}");
+        assert_eq!(r["name"], Value::Null, "{module} --check: {r}");
+        assert_eq!(r["status"], serde_json::json!({}), "{module} --check: {r}");
+        let (status, r) = task(d, module, &[]);
+        assert_eq!(status, "failed", "{module}: {r}");
+        assert!(
+            r["msg"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&format!("failure 1 during {verb}: "))),
+            "{module}: {r}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ use ply_tests::postgres::Postgres;
 use ply_tests::Ply;
 use serde_json::Value;
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 /// Runs one task with `--output json` and returns the task's result (the last `result` event).
 fn task(pg: &Postgres, module: &str, args: &str, check: bool) -> Value {
@@ -70,9 +71,10 @@ fn sql_module_end_to_end() {
     );
     assert_eq!(r["statusmessage"], "SELECT 1", "{r}");
 
-    // Check mode: the insert runs and is rolled back.
+    // Check mode: the insert is refused by the read-only transaction and reported as a change.
     let r = task(&pg, "sql", "query: INSERT INTO t VALUES ('check')", true);
     assert_eq!(r["changed"], true, "{r}");
+    assert_ne!(r["failed"], true, "{r}");
     assert_eq!(pg.psql("SELECT count(*) FROM t"), "1");
 
     // A syntax error: message, SQLSTATE, statement.
@@ -256,5 +258,184 @@ fn postgresql_user_fail_on_user_no_keeps_a_role_that_owns_objects() {
     assert_eq!(
         pg.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'keeper'"),
         "1"
+    );
+}
+
+/// `--check` changes nothing: every statement runs inside one READ ONLY transaction that is rolled back,
+/// so PostgreSQL refuses what would write (nextval() included), and what a read-only transaction would
+/// allow but a rollback not undo is never sent. Both are reported as changes, not failures.
+#[test]
+fn check_mode_runs_statements_only_in_a_read_only_transaction() {
+    let pg = Postgres::start();
+    pg.psql("CREATE SEQUENCE s");
+    pg.psql("CREATE TABLE t (i int)");
+    pg.psql("INSERT INTO t VALUES (1)");
+    let sequence = || pg.psql("SELECT last_value || ' ' || is_called FROM s");
+    let count = || pg.psql("SELECT count(*) FROM t");
+    let before = sequence();
+
+    let r = task(
+        &pg,
+        "sql",
+        "query:\n  - SELECT nextval('s') AS n\n  - INSERT INTO t VALUES (2)",
+        true,
+    );
+    assert_eq!(r["changed"], true, "{r}");
+    assert_ne!(r["failed"], true, "{r}");
+    let skipped = r["skipped_queries"].as_array().expect("skipped_queries");
+    let first = skipped[0].as_str().unwrap_or_default();
+    assert!(
+        first.starts_with("SELECT nextval('s') AS n: not run in check mode: it writes")
+            && first.contains("cannot execute nextval() in a read-only transaction")
+            && first.contains("25006"),
+        "{r}"
+    );
+    assert!(
+        skipped[1]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("INSERT INTO t VALUES (2): not run in check mode"),
+        "{r}"
+    );
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("check mode: not run, so reported as a change: SELECT nextval"),
+        "{r}"
+    );
+    assert_eq!(r["executed_queries"], serde_json::json!([]), "{r}");
+    assert_eq!(sequence(), before, "the sequence did not advance");
+    assert_eq!(count(), "1", "nothing was inserted");
+
+    // The INSERT alone, after a read: the read's rows are kept, the INSERT is refused.
+    let r = task(
+        &pg,
+        "sql",
+        "query:\n  - SELECT count(*) AS n FROM t\n  - INSERT INTO t VALUES (2)",
+        true,
+    );
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(r["query_all_results"][0][0]["n"], 1, "{r}");
+    assert_eq!(r["query_all_results"][1], serde_json::json!([]), "{r}");
+    assert_eq!(count(), "1");
+
+    // A pure SELECT returns its rows as in a real run, and is no change.
+    let r = task(
+        &pg,
+        "sql",
+        "query: SELECT i, 'x' AS s FROM t ORDER BY i",
+        true,
+    );
+    assert_eq!(r["changed"], false, "{r}");
+    assert_ne!(r["failed"], true, "{r}");
+    assert_eq!(
+        r["query_result"],
+        serde_json::json!([{"i": 1, "s": "x"}]),
+        "{r}"
+    );
+    assert_eq!(r["rowcount"], 1, "{r}");
+    assert_eq!(r["rolled_back"], true, "{r}");
+    assert!(r.get("skipped_queries").is_none(), "{r}");
+
+    // Not sent at all: what cannot run in a transaction block, what would end it, what a read-only
+    // transaction allows but a rollback does not undo, and psql meta-commands.
+    let scratch = tempfile::tempdir().expect("temp dir");
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let copied = scratch.path().join("copied");
+    let touched = scratch.path().join("touched");
+    for query in [
+        "VACUUM t".to_string(),
+        "CREATE DATABASE never".into(),
+        "ALTER SYSTEM SET work_mem = '7MB'".into(),
+        "\"SELECT pg_create_physical_replication_slot('never')\"".into(),
+        "\"SELECT * FROM pg_create_physical_replication_slot('never')\"".into(),
+        "\"DO $$ BEGIN PERFORM pg_create_physical_replication_slot('never'); END $$\"".into(),
+        "SELECT pg_reload_conf()".into(),
+        "CHECKPOINT".into(),
+        "LOCK TABLE t IN ACCESS EXCLUSIVE MODE".into(),
+        format!("\"COPY t TO '{}'\"", copied.display()),
+        "\"SELECT 1; COMMIT; INSERT INTO t VALUES (3)\"".into(),
+        format!("'SELECT 1 \\! touch {}'", touched.display()),
+    ] {
+        let r = task(&pg, "sql", &format!("query: {query}"), true);
+        assert_eq!(r["changed"], true, "{query}: {r}");
+        assert_ne!(r["failed"], true, "{query}: {r}");
+        assert_eq!(
+            r["skipped_queries"].as_array().map(Vec::len),
+            Some(1),
+            "{query}: {r}"
+        );
+    }
+    // A statement that lifts read-only mode is refused by PostgreSQL itself.
+    let r = task(
+        &pg,
+        "sql",
+        "query:\n  - SET TRANSACTION READ WRITE\n  - INSERT INTO t VALUES (4)",
+        true,
+    );
+    assert_eq!(r["changed"], true, "{r}");
+    assert!(
+        r["skipped_queries"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("25001"),
+        "{r}"
+    );
+
+    assert_eq!(count(), "1");
+    assert_eq!(sequence(), before);
+    assert_eq!(pg.psql("SELECT count(*) FROM pg_replication_slots"), "0");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'never'"),
+        "0"
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_file_settings WHERE name = 'work_mem'"),
+        "0"
+    );
+    assert!(!copied.exists(), "COPY TO wrote a file");
+    assert!(!touched.exists(), "a psql meta-command ran");
+
+    // The same task for real: the refused statements run.
+    let r = task(
+        &pg,
+        "sql",
+        "query:\n  - SELECT nextval('s') AS n\n  - INSERT INTO t VALUES (2)",
+        false,
+    );
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(r["query_all_results"][0][0]["n"], 1, "{r}");
+    assert_eq!(count(), "2");
+}
+
+/// A query text of several statements: psql sends each one, so each is described and run exactly once;
+/// the text's result is that of its last statement.
+#[test]
+fn a_text_of_several_statements_runs_each_once() {
+    let pg = Postgres::start();
+    pg.psql("CREATE TABLE t (i int)");
+    let r = task(
+        &pg,
+        "sql",
+        "query: \"INSERT INTO t VALUES (1); INSERT INTO t VALUES (2); SELECT count(*) AS n FROM t\"",
+        false,
+    );
+    assert_ne!(r["failed"], true, "{r}");
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(r["query_result"], serde_json::json!([{"n": 2}]), "{r}");
+    assert_eq!(r["statusmessage"], "SELECT 1", "{r}");
+    assert_eq!(pg.psql("SELECT count(*) FROM t"), "2");
+    // Semicolons inside literals, comments and dollar quotes do not split.
+    let r = task(
+        &pg,
+        "sql",
+        "query: \"SELECT ';' AS a, $$;$$ AS b /* ; */\"",
+        false,
+    );
+    assert_eq!(
+        r["query_result"],
+        serde_json::json!([{"a": ";", "b": ";"}]),
+        "{r}"
     );
 }

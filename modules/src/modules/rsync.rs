@@ -94,7 +94,7 @@ const ARGS: &[ArgSpec] = &[
         "ssh_accept_new",
         "With host key checking, trust and record the key of a host never seen before \
          (StrictHostKeyChecking=accept-new) instead of failing (StrictHostKeyChecking=yes). A changed key \
-         still fails.",
+         still fails. In check mode the key is trusted for the dry run but not recorded.",
     )
     .default(ArgDefault::Bool(false)),
     flag("archive", "Mirrors the rsync archive flag: recursive, links, perms, times, owner, group, -D.")
@@ -371,8 +371,11 @@ impl Remote {
         }
     }
 
-    /// The words of the ssh command rsync runs (`--rsh`).
-    pub fn ssh_words(&self) -> Vec<String> {
+    /// The words of the ssh command rsync runs (`--rsh`). A dry run (check mode) must not change the
+    /// known_hosts file either: a first-seen key that accept-new trusts goes to /dev/null, listed first
+    /// (ssh adds keys to the first file and checks all of them), and ssh learns no other keys of the host
+    /// (`UpdateHostKeys=no`).
+    pub fn ssh_words(&self, dry_run: bool) -> Vec<String> {
         let mut words = vec!["ssh".to_string()];
         if !self.multiplexing {
             words.extend(["-S".into(), "none".into()]);
@@ -399,8 +402,20 @@ impl Remote {
             } => {
                 let policy = if *accept_new { "accept-new" } else { "yes" };
                 words.extend(["-o".into(), format!("StrictHostKeyChecking={policy}")]);
-                if let Some(file) = known_hosts {
-                    words.extend(["-o".into(), format!("UserKnownHostsFile={file}")]);
+                match known_hosts {
+                    Some(file) if dry_run && *accept_new => {
+                        words.extend(["-o".into(), format!("UserKnownHostsFile=/dev/null {file}")])
+                    }
+                    None if dry_run && *accept_new => words.extend([
+                        "-o".into(),
+                        "UserKnownHostsFile=/dev/null ~/.ssh/known_hosts ~/.ssh/known_hosts2"
+                            .into(),
+                    ]),
+                    Some(file) => words.extend(["-o".into(), format!("UserKnownHostsFile={file}")]),
+                    None => {}
+                }
+                if dry_run {
+                    words.extend(["-o".into(), "UpdateHostKeys=no".into()]);
                 }
             }
         }
@@ -514,7 +529,7 @@ impl Invocation {
             .any(|o| o.starts_with("--rsh") || o == "-e" || o.starts_with("-e"));
         if let Some(remote) = &self.remote {
             if !user_rsh {
-                let words = remote.ssh_words();
+                let words = remote.ssh_words(self.dry_run);
                 // rsync splits the --rsh value itself, honouring quotes but not sh's `'\''` escape.
                 if let Some(bad) = words.iter().find(|w| w.contains(['\'', '"'])) {
                     return Err(format!(

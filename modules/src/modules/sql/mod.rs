@@ -3,9 +3,13 @@
 //! helpers `user:`, `slot:`, `setting:` and `database:`. The same code serves community.postgresql's
 //! postgresql_query, postgresql_user, postgresql_slot, postgresql_db and postgresql_ping.
 //!
-//! Everything is decided and done in `plan`, because SQL cannot be predicted without the server: in check
-//! mode queries run inside a transaction that is rolled back, and helpers only read.
+//! Everything is decided and done in `plan`, because SQL cannot be predicted without the server. In check
+//! mode every psql session is one `READ ONLY` transaction that is rolled back (`psql::run`), so the server
+//! itself refuses writes; a refused statement, and one check mode does not send at all (it cannot run in a
+//! transaction block, or its effect escapes the transaction: see `not_in_check_mode`), is reported as a
+//! change instead of run. Helpers only read.
 
+mod lexer;
 mod psql;
 mod scram;
 
@@ -14,6 +18,7 @@ use crate::contract::{ModuleContext, ModuleResult};
 use crate::doc::{ModuleDoc, ReturnDoc, Support};
 use crate::driver::{Module, Plan};
 use async_trait::async_trait;
+use lexer::Piece;
 use psql::{ident, Conn, Failure, Statement, StatementResult};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -58,7 +63,8 @@ const SESSION_ROLE: ArgSpec = ArgSpec::new(
 const QUERY: ArgSpec = ArgSpec::new(
     "query",
     ArgType::Raw,
-    "A statement or a list of statements, run in order in one session. Placeholders are %s \
+    "A statement or a list of statements, run in order in one session; a text holding several \
+     statements separated by ; runs each once and returns the last one's rows. Placeholders are %s \
      (positional_args) or %(name)s (named_args); %% is a literal %.",
 );
 const POSITIONAL: ArgSpec = ArgSpec::new(
@@ -79,7 +85,8 @@ const AUTOCOMMIT: ArgSpec = ArgSpec::new(
 const TRANSACTION: ArgSpec = ArgSpec::new(
     "transaction",
     ArgType::Bool,
-    "Wrap all statements in one BEGIN/COMMIT.",
+    "Wrap all statements in one BEGIN/COMMIT. (In check mode they always share one read-only \
+     transaction, rolled back.)",
 )
 .default(ArgDefault::Bool(false));
 const STATE: ArgSpec = ArgSpec::new("state", ArgType::Str, "Whether the object should exist.")
@@ -272,20 +279,25 @@ static PING_ARGS: &[ArgSpec] = &[
 
 static RETURNS: &[ReturnDoc] = &[
     ReturnDoc::new("query_result", "list", "query", "Rows of the last statement, as dicts with typed values (ints, floats, bools, nulls, text, json)."),
-    ReturnDoc::new("query_all_results", "list", "query", "The rows of every statement, one list per statement."),
+    ReturnDoc::new("query_all_results", "list", "query", "The rows of every statement, one list per statement ([] for one not run in check mode)."),
     ReturnDoc::new("rowcount", "int", "query", "Rows returned or affected, summed over the statements."),
     ReturnDoc::new("statusmessage", "str", "query", "The command tag of the last statement, e.g. \"INSERT 0 1\"."),
     ReturnDoc::new("query", "str", "query", "The last statement as written (placeholders, not the values)."),
     ReturnDoc::new("executed_queries", "list", "always", "The statements run, as written (helpers show passwords as ********)."),
     ReturnDoc::new("sqlstate", "str", "failure", "PostgreSQL's SQLSTATE of the error."),
+    ReturnDoc::new("rolled_back", "bool", "query in check mode", "Always true: the statements ran in a READ ONLY transaction that was rolled back."),
+    ReturnDoc::new("skipped_queries", "list", "query in check mode", "The statements not run, each with why (PostgreSQL refused it as a write, or it cannot run in a read-only transaction block or acts outside it); they make the task changed."),
     ReturnDoc::new("restart_required", "bool", "setting", "Whether a changed setting takes effect only after a restart."),
     ReturnDoc::new("is_available", "bool", "postgresql_ping", "Whether the server answered."),
     ReturnDoc::new("server_version", "dict", "postgresql_ping", "major, minor, full, raw."),
 ];
 
 const CHECK: Support = Support::Partial(
-    "queries run inside a transaction that is rolled back (statements that cannot run in a transaction \
-     are skipped, and said so); script is skipped; helpers only read and predict",
+    "queries run inside a READ ONLY transaction that is rolled back: a statement PostgreSQL refuses there \
+     (it writes; nextval() too) is not run and reported as a change, as is one that cannot run in a \
+     transaction block or acts outside it (VACUUM, CREATE DATABASE, ALTER SYSTEM, CHECKPOINT, COPY TO a \
+     file, slot and WAL functions, pg_reload_conf(), psql meta-commands, ...), listed in skipped_queries; \
+     pure reads return their rows; script is skipped; helpers only read and predict",
 );
 
 const fn doc(
@@ -537,46 +549,143 @@ fn substitute(
     Ok(out)
 }
 
-/// The first keyword of a statement, upper-cased, skipping comments and blanks.
-fn keyword(sql: &str) -> String {
-    let mut s = sql.trim_start();
-    loop {
-        if let Some(rest) = s.strip_prefix("--") {
-            s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
-        } else if let Some(rest) = s.strip_prefix("/*") {
-            s = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
-        } else {
-            break;
-        }
-    }
-    let s = s.trim_start_matches('(');
-    s.split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase()
+/// Functions whose effect lies outside the transaction, so that neither a read-only transaction nor its
+/// rollback stops or undoes them (PostgreSQL lets them run there): replication slots and origins, WAL,
+/// backups, the server's configuration and other sessions, statistics, files written by the server,
+/// other servers (dblink), and locks other sessions would wait for. Check mode never sends a statement
+/// that names one (also inside a string or a function body, where EXECUTE or DO would run it).
+const OUTSIDE_THE_TRANSACTION: &[&str] = &[
+    "pg_create_physical_replication_slot",
+    "pg_create_logical_replication_slot",
+    "pg_copy_physical_replication_slot",
+    "pg_copy_logical_replication_slot",
+    "pg_drop_replication_slot",
+    "pg_replication_slot_advance",
+    "pg_logical_slot_get_changes",
+    "pg_logical_slot_get_binary_changes",
+    "pg_sync_replication_slots",
+    "pg_logical_emit_message",
+    "pg_replication_origin_create",
+    "pg_replication_origin_drop",
+    "pg_replication_origin_advance",
+    "pg_replication_origin_session_setup",
+    "pg_replication_origin_session_reset",
+    "pg_replication_origin_xact_setup",
+    "pg_replication_origin_xact_reset",
+    "pg_switch_wal",
+    "pg_switch_xlog",
+    "pg_create_restore_point",
+    "pg_log_standby_snapshot",
+    "pg_start_backup",
+    "pg_stop_backup",
+    "pg_backup_start",
+    "pg_backup_stop",
+    "pg_promote",
+    "pg_wal_replay_pause",
+    "pg_wal_replay_resume",
+    "pg_xlog_replay_pause",
+    "pg_xlog_replay_resume",
+    "pg_reload_conf",
+    "pg_rotate_logfile",
+    "pg_cancel_backend",
+    "pg_terminate_backend",
+    "pg_stat_reset",
+    "pg_stat_reset_shared",
+    "pg_stat_reset_single_table_counters",
+    "pg_stat_reset_single_function_counters",
+    "pg_stat_reset_slru",
+    "pg_stat_reset_replication_slot",
+    "pg_stat_reset_subscription_stats",
+    "pg_stat_statements_reset",
+    "lo_export",
+    "pg_file_write",
+    "pg_file_rename",
+    "pg_file_unlink",
+    "pg_file_sync",
+    "dblink",
+    "dblink_exec",
+    "dblink_connect",
+    "dblink_connect_u",
+    "dblink_send_query",
+    "pg_advisory_lock",
+    "pg_advisory_lock_shared",
+    "pg_advisory_xact_lock",
+    "pg_advisory_xact_lock_shared",
+    "pg_try_advisory_lock",
+    "pg_try_advisory_lock_shared",
+    "pg_try_advisory_xact_lock",
+    "pg_try_advisory_xact_lock_shared",
+];
+
+/// Whether `name` occurs in `lower` (lower-cased SQL) as a whole word.
+fn mentions(lower: &str, name: &str) -> bool {
+    let word =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    lower.match_indices(name).any(|(at, _)| {
+        !word(lower[..at].chars().next_back()) && !word(lower[at + name.len()..].chars().next())
+    })
 }
 
-/// Statements PostgreSQL refuses inside a transaction block, and transaction control that would end the
-/// check-mode transaction: skipped in check mode.
-fn not_in_transaction(sql: &str) -> Option<&'static str> {
-    let upper = sql.to_ascii_uppercase();
-    let words: Vec<&str> = upper.split_whitespace().collect();
-    let first = keyword(sql);
-    let second = words.get(1).copied().unwrap_or("");
-    match (first.as_str(), second) {
-        ("VACUUM", _) => Some("VACUUM cannot run inside a transaction block"),
-        ("CREATE" | "DROP", "DATABASE" | "TABLESPACE") => {
-            Some("it cannot run inside a transaction block")
-        }
-        ("ALTER", "SYSTEM") => Some("ALTER SYSTEM cannot run inside a transaction block"),
-        ("BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "PREPARE", _) => {
-            Some("it would end check mode's rollback-only transaction")
-        }
-        _ if upper.contains("CONCURRENTLY") => {
-            Some("CONCURRENTLY cannot run inside a transaction block")
-        }
-        _ => None,
+/// Why check mode does not send a statement at all, or `None` when it may run in the read-only
+/// transaction, where PostgreSQL refuses whatever would write. These are the statements that cannot run
+/// in a transaction block, that would end it, and those whose effect a read-only transaction allows and
+/// a rollback does not undo.
+fn not_in_check_mode(piece: &Piece) -> Option<String> {
+    if piece.meta {
+        return Some("psql meta-commands (\\...) can act outside the database".into());
     }
+    let why = match (piece.keyword(), piece.second()) {
+        ("VACUUM", _) => "VACUUM cannot run inside a transaction block",
+        ("CREATE" | "DROP", "DATABASE" | "TABLESPACE") => {
+            "it cannot run inside a transaction block"
+        }
+        ("ALTER", "SYSTEM") => "ALTER SYSTEM cannot run inside a transaction block",
+        ("CREATE" | "ALTER" | "DROP", "SUBSCRIPTION") => {
+            "a subscription acts on its publisher, outside the transaction"
+        }
+        ("BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT", _)
+        | ("PREPARE", "TRANSACTION") => "it would end check mode's read-only transaction",
+        ("CHECKPOINT", _) => "CHECKPOINT acts outside the transaction",
+        ("ANALYZE" | "ANALYSE", _) => "ANALYZE updates statistics outside the transaction",
+        ("CLUSTER" | "REINDEX", _) => "it rewrites and locks tables or indexes",
+        ("LOAD", _) => "LOAD loads a library into the server",
+        ("LOCK", _) => "LOCK takes locks that other sessions would wait for",
+        ("COPY", _) => {
+            let mut top = piece.words.iter().skip(1).filter(|w| w.depth == 0);
+            match top.find(|w| w.text == "TO" || w.text == "FROM") {
+                Some(w) if w.text == "FROM" => "COPY FROM writes rows",
+                Some(_) if top.next().is_some_and(|w| w.text == "STDOUT") => return None,
+                Some(_) => "COPY TO a file or a program writes outside the database",
+                None => return None,
+            }
+        }
+        _ if piece.words.iter().any(|w| w.text == "CONCURRENTLY") => {
+            "CONCURRENTLY cannot run inside a transaction block"
+        }
+        _ => {
+            let lower = piece.text.to_ascii_lowercase();
+            let name = OUTSIDE_THE_TRANSACTION
+                .iter()
+                .find(|name| mentions(&lower, name))?;
+            return Some(format!("{name}() acts outside the transaction"));
+        }
+    };
+    Some(why.to_string())
+}
+
+/// The SQLSTATEs with which PostgreSQL refuses a statement in check mode's read-only transaction block
+/// without doing it: read_only_sql_transaction (a write, `nextval()` included), active_sql_transaction
+/// (cannot run inside a transaction block, or `SET TRANSACTION READ WRITE` after the first query) and
+/// invalid_transaction_termination (a COMMIT inside a procedure or DO block).
+const REFUSED_IN_CHECK_MODE: &[&str] = &["25006", "25001", "2D000"];
+
+/// The text (by index) of the statement PostgreSQL refused in check mode, when that is how it failed.
+fn refused_text(e: &psql::SqlError, owner: &[usize]) -> Option<usize> {
+    let code = e.sqlstate.as_deref()?;
+    if !REFUSED_IN_CHECK_MODE.contains(&code) {
+        return None;
+    }
+    owner.get(e.statement?).copied()
 }
 
 /// Whether a statement changed something, by its command tag (community.postgresql's rule).
@@ -595,9 +704,19 @@ fn statement_changed(r: &StatementResult) -> bool {
     true
 }
 
-/// The command tag of a statement that returned rows (psql prints none for those).
-fn rows_tag(sql: &str, rowcount: i64) -> String {
-    match keyword(sql).as_str() {
+/// What one query text returned: its last statement's rows and command tag, the row counts of all its
+/// statements, and whether any of them changed something.
+#[derive(Clone, Debug, Default)]
+struct TextOutcome {
+    rows: Vec<Value>,
+    status: String,
+    rowcount: i64,
+    changed: bool,
+}
+
+/// The command tag of a statement that returned rows (psql prints none for those), by its first keyword.
+fn rows_tag(keyword: &str, rowcount: i64) -> String {
+    match keyword {
         "INSERT" => format!("INSERT 0 {rowcount}"),
         k @ ("UPDATE" | "DELETE" | "MERGE" | "MOVE" | "FETCH" | "COPY") => {
             format!("{k} {rowcount}")
@@ -633,64 +752,138 @@ impl Sql {
             return ModuleResult::failed("Using autocommit is mutually exclusive with check_mode");
         }
         let mut vars = Vec::new();
-        let mut statements = Vec::new();
-        let mut shown = Vec::new();
-        let mut skipped = Vec::new();
-        if ctx.check_mode || p.transaction {
-            statements.push(Statement::internal("BEGIN"));
-        }
+        // Each text's statements, as psql gets them one by one with their first keyword; in check mode,
+        // why a text is not run instead.
+        let mut plans: Vec<Result<Vec<(String, String)>, String>> = Vec::new();
         for text in &texts {
-            if ctx.check_mode {
-                if let Some(why) = not_in_transaction(text) {
-                    skipped.push(format!("{text}: skipped in check mode, {why}"));
-                    continue;
-                }
-            }
-            match substitute(
+            let sql = match substitute(
                 text,
                 p.positional_args.as_deref(),
                 p.named_args.as_ref(),
                 &mut vars,
             ) {
-                Ok(sql) => statements.push(Statement::user(sql)),
+                Ok(sql) => sql,
                 Err(msg) => return ModuleResult::failed(msg),
+            };
+            let pieces = lexer::split(&sql);
+            if ctx.check_mode {
+                if let Some(why) = pieces.iter().find_map(not_in_check_mode) {
+                    plans.push(Err(why));
+                    continue;
+                }
             }
-            shown.push(text.clone());
+            if pieces.is_empty() || pieces.iter().any(|piece| piece.meta) {
+                // psql reads the text as it is (a meta-command's arguments are psql's to parse).
+                let keyword = pieces.first().map(|piece| piece.keyword().to_string());
+                plans.push(Ok(vec![(sql, keyword.unwrap_or_default())]));
+            } else {
+                // Several statements in one text are sent one by one, each described and run once.
+                plans.push(Ok(pieces
+                    .iter()
+                    .map(|piece| (piece.text.clone(), piece.keyword().to_string()))
+                    .collect()));
+            }
         }
-        if ctx.check_mode {
-            statements.push(Statement::internal("ROLLBACK"));
-        } else if p.transaction {
+        // In check mode psql::run makes the whole session one read-only transaction, rolled back.
+        let own_transaction = p.transaction && !ctx.check_mode;
+        let mut statements = Vec::new();
+        // The text of each reported statement, and the texts sent, in order.
+        let mut owner = Vec::new();
+        let mut sent = Vec::new();
+        if own_transaction {
+            statements.push(Statement::internal("BEGIN"));
+        }
+        for (t, plan) in plans.iter().enumerate() {
+            if let Ok(pieces) = plan {
+                for (sql, _) in pieces {
+                    statements.push(Statement::user(sql.clone()));
+                    owner.push(t);
+                }
+                sent.push(t);
+            }
+        }
+        if own_transaction {
             statements.push(Statement::internal("COMMIT"));
         }
         let conn = self.conn(p);
-        let results = match psql::run(ctx, &conn, &vars, &statements).await {
-            Ok(r) => r,
-            Err(f) => return failure_result(f, &shown),
+        let (results, refused) = match psql::run(ctx, &conn, &vars, &statements).await {
+            Ok(results) => (results, None),
+            Err(Failure::Sql(e)) if ctx.check_mode && refused_text(&e, &owner).is_some() => {
+                let at = refused_text(&e, &owner).unwrap_or_default();
+                let why = format!(
+                    "it writes: {} (SQLSTATE {})",
+                    e.message,
+                    e.sqlstate.as_deref().unwrap_or_default()
+                );
+                (e.completed, Some((at, why)))
+            }
+            Err(Failure::Sql(mut e)) => {
+                // Reported per text, as written: the failing statement's text, and the texts before it.
+                let failed_text = e.statement.and_then(|i| owner.get(i).copied());
+                let position = failed_text.and_then(|t| sent.iter().position(|&s| s == t));
+                let done = position.unwrap_or(sent.len());
+                e.statement = position;
+                e.completed = vec![StatementResult::default(); done];
+                let shown: Vec<String> = sent.iter().map(|&t| texts[t].clone()).collect();
+                return failure_result(Failure::Sql(e), &shown);
+            }
+            Err(f) => return failure_result(f, &texts),
         };
+        // Per text: the rows and tag of its last statement, the row counts summed, changed if any changed.
+        let mut outcomes: Vec<Option<TextOutcome>> = vec![None; texts.len()];
+        let keywords = plans
+            .iter()
+            .filter_map(|plan| plan.as_ref().ok())
+            .flatten()
+            .map(|(_, keyword)| keyword);
+        for ((r, &t), keyword) in results.into_iter().zip(&owner).zip(keywords) {
+            let mut r = r;
+            if r.has_columns {
+                r.statusmessage = rows_tag(keyword, r.rowcount);
+            }
+            let changed = statement_changed(&r);
+            let outcome = outcomes[t].get_or_insert_with(TextOutcome::default);
+            outcome.rows = r.rows.into_iter().map(Value::Object).collect();
+            outcome.status = r.statusmessage;
+            outcome.rowcount += r.rowcount;
+            outcome.changed |= changed;
+        }
         let mut all = Vec::new();
+        let mut executed = Vec::new();
+        let mut not_run = Vec::new();
         let mut changed = false;
         let mut rowcount = 0;
         let mut status = String::new();
-        for (r, text) in results.iter().zip(&shown) {
-            let mut r = r.clone();
-            if r.has_columns {
-                r.statusmessage = rows_tag(text, r.rowcount);
+        for (t, text) in texts.iter().enumerate() {
+            let why = match (&plans[t], &refused) {
+                (Err(why), _) => Some(why.clone()),
+                (Ok(_), Some((at, why))) if *at == t => Some(why.clone()),
+                (Ok(_), Some((at, _))) if *at < t => {
+                    Some("a statement before it was not run".to_string())
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                not_run.push((text, why));
+                all.push(json!([]));
+                continue;
             }
-            changed |= statement_changed(&r);
-            rowcount += r.rowcount;
-            status = r.statusmessage.clone();
-            all.push(Value::Array(
-                r.rows.into_iter().map(Value::Object).collect(),
-            ));
+            let outcome = outcomes[t].take().unwrap_or_default();
+            changed |= outcome.changed;
+            rowcount += outcome.rowcount;
+            status = outcome.status;
+            all.push(Value::Array(outcome.rows));
+            executed.push(text.clone());
         }
         let mut result = ModuleResult {
-            changed,
+            // What check mode does not run may change something: it is reported as a change.
+            changed: changed || !not_run.is_empty(),
             ..ModuleResult::default()
         };
         let v = &mut result.values;
-        v.insert("query".into(), json!(shown.last()));
+        v.insert("query".into(), json!(executed.last()));
         v.insert("query_list".into(), json!(texts));
-        v.insert("executed_queries".into(), json!(shown));
+        v.insert("executed_queries".into(), json!(executed));
         v.insert("statusmessage".into(), json!(status));
         v.insert("rowcount".into(), json!(rowcount));
         v.insert(
@@ -701,9 +894,22 @@ impl Sql {
         if ctx.check_mode {
             v.insert("rolled_back".into(), json!(true));
             let mut msg =
-                "check mode: the statements ran in a transaction that was rolled back".to_string();
-            if !skipped.is_empty() {
-                msg.push_str(&format!("; {}", skipped.join("; ")));
+                "check mode: the statements ran in a read-only transaction that was rolled back"
+                    .to_string();
+            if !not_run.is_empty() {
+                let listed: Vec<String> = not_run
+                    .iter()
+                    .map(|(text, why)| format!("{text} ({why})"))
+                    .collect();
+                msg = format!(
+                    "check mode: not run, so reported as a change: {}; the other statements ran in a \
+                     read-only transaction that was rolled back",
+                    listed.join("; ")
+                );
+                let skipped: Vec<String> = not_run
+                    .iter()
+                    .map(|(text, why)| format!("{text}: not run in check mode: {why}"))
+                    .collect();
                 v.insert("skipped_queries".into(), json!(skipped));
             }
             result.msg = Some(msg);
@@ -1213,5 +1419,69 @@ impl Module for Sql {
             *msg = m.as_str().unwrap_or_default().to_string();
         }
         Plan::Done(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(sql: &str) -> Option<String> {
+        lexer::split(sql).iter().find_map(not_in_check_mode)
+    }
+
+    #[test]
+    fn check_mode_holds_back_what_a_read_only_transaction_would_not_stop() {
+        for sql in [
+            "VACUUM t",
+            "vacuum (analyze) t",
+            "create\n  database x",
+            "DROP TABLESPACE x",
+            "ALTER SYSTEM SET work_mem = '8MB'",
+            "CREATE SUBSCRIPTION s CONNECTION 'c' PUBLICATION p",
+            "COMMIT",
+            "end",
+            "PREPARE TRANSACTION 'x'",
+            "CHECKPOINT",
+            "ANALYZE t",
+            "REINDEX TABLE t",
+            "LOCK t",
+            "LOAD 'auto_explain'",
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            "COPY t FROM STDIN",
+            "COPY t TO '/tmp/x'",
+            "COPY (SELECT 1 FROM t) TO PROGRAM 'touch /tmp/x'",
+            "SELECT pg_reload_conf()",
+            "SELECT * FROM pg_catalog.PG_CREATE_PHYSICAL_REPLICATION_SLOT('s')",
+            "DO $$ BEGIN EXECUTE 'SELECT pg_terminate_backend(1)'; END $$",
+            "SELECT 1; COMMIT",
+            "SELECT 1 \\g /tmp/out",
+        ] {
+            assert!(
+                refused(sql).is_some(),
+                "{sql} must not be sent in check mode"
+            );
+        }
+        for sql in [
+            "SELECT 1",
+            "-- VACUUM\nSELECT 'CHECKPOINT', $$COMMIT$$",
+            "SELECT * FROM pg_replication_slots",
+            "SELECT pg_stat_reset_time FROM x",
+            "COPY (SELECT 1 FROM t) TO STDOUT",
+            "INSERT INTO t VALUES (1)",
+            "SELECT nextval('s')",
+            "PREPARE q AS SELECT 1",
+            "EXPLAIN SELECT 1",
+        ] {
+            assert_eq!(
+                refused(sql),
+                None,
+                "{sql} runs in the read-only transaction"
+            );
+        }
+        assert_eq!(
+            refused("SELECT pg_reload_conf()").as_deref(),
+            Some("pg_reload_conf() acts outside the transaction")
+        );
     }
 }

@@ -192,12 +192,20 @@ pub async fn run_raw(
     ))
 }
 
+/// What a check-mode session starts with (see [`run`]); `\gset` keeps the snapshot query's row out of the
+/// output.
+const CHECK_MODE_BEGIN: &str = "BEGIN READ ONLY;\nSELECT 1 AS ply_snapshot \\gset\n";
+
 /// Strips what a statement may end with that would get in the way of `\gdesc` (`;`, blanks).
 fn trimmed(sql: &str) -> &str {
     sql.trim_end_matches(|c: char| c.is_whitespace() || c == ';')
 }
 
 /// Runs statements in one session. `vars` are psql variables set first (values go through stdin only).
+///
+/// In check mode the statements run inside one `READ ONLY` transaction that is rolled back, so
+/// PostgreSQL itself refuses anything that would write (SQLSTATE 25006, `cannot execute INSERT in a
+/// read-only transaction`, also for `nextval()`), and psql stops there.
 pub async fn run(
     ctx: &ModuleContext<'_>,
     conn: &Conn,
@@ -217,6 +225,14 @@ pub async fn run(
             psql_set_value(role)
         ));
     }
+    if ctx.check_mode {
+        // Check mode: the statements share one read-only transaction, never committed. The first
+        // snapshot, taken by the query right after BEGIN, makes PostgreSQL refuse a later `SET TRANSACTION
+        // READ WRITE`. Statements that would end the transaction are never sent (sql's
+        // `not_in_check_mode`), and psql stops at the first error, so no statement runs outside it. (No
+        // session-wide default is set: behind a transaction-pooling pgbouncer it would outlive the session.)
+        script.push_str(CHECK_MODE_BEGIN);
+    }
     let mut reported = 0usize;
     for statement in statements {
         let sql = trimmed(&statement.sql);
@@ -230,6 +246,9 @@ pub async fn run(
         script.push_str(&format!(
             "\\echo {tok} D {i}\n{sql}\n\\gdesc\n\\echo {tok} R {i}\n\\set QUIET off\n{sql}\n;\n\\set QUIET on\n\\echo {tok} E {i} :ROW_COUNT\n"
         ));
+    }
+    if ctx.check_mode {
+        script.push_str("ROLLBACK;\n");
     }
     let (rc, stdout, stderr) = run_raw(ctx, conn, &script).await?;
     let (results, last_started) = parse(&stdout, &tok, &null);
