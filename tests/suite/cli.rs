@@ -256,3 +256,46 @@ fn bad_extra_vars_do_not_echo_their_values() {
         );
     }
 }
+
+/// Run-time errors point at what to fix: the task's file:line, the argument and its expression, and for
+/// a template the .j2 file and its line.
+#[test]
+fn run_time_errors_name_the_task_the_argument_and_the_template() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("templates")).expect("templates");
+    std::fs::write(
+        dir.path().join("templates/bad.j2"),
+        "line one\n{{ foo }\nline three\n",
+    )
+    .expect("template");
+    std::fs::write(
+        dir.path().join("site.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - set_fact:\n        name_map: \"{{ {'a': 1} }}\"\n    - name: Undefined key\n      debug:\n        msg: \"{{ name_map.b }}\"\n      ignore_errors: true\n    - name: Bad template\n      template:\n        src: bad.j2\n        dest: \"{{ playbook_dir }}/out.txt\"\n",
+    )
+    .expect("playbook");
+    let outcome = Ply::new()
+        .args([
+            "run",
+            "site.yml",
+            "-i",
+            "localhost,",
+            "-e",
+            "ansible_connection=local",
+        ])
+        .current_dir(dir.path())
+        .run()
+        .code(2);
+    for needle in [
+        "Origin: site.yml:6:7",
+        "Error while resolving value for 'msg' ({{ name_map.b }}): 'name_map' has no attribute 'b'",
+        "Origin: site.yml:10:7",
+        "templates/bad.j2: template syntax error",
+        "(line 2)",
+    ] {
+        assert!(
+            outcome.stderr.contains(needle),
+            "no {needle:?} in\n{}",
+            outcome.stderr
+        );
+    }
+}

@@ -38,9 +38,10 @@ impl modules::Evaluator for TaskEvaluator<'_> {
         for (name, value) in template_vars(source, dest) {
             vars.insert(name.into(), value);
         }
+        // The template's own file, so that an error points at the .j2 (its message gives the line).
         self.templar
             .render_str(&text, &vars)
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("{}: {e}", source.display()))
     }
 }
 

@@ -379,6 +379,22 @@ impl TaskRun<'_> {
         args
     }
 
+    /// An argument that could not be templated, named with its expression, as Ansible's "Error while
+    /// resolving value for 'msg'" does (the task's file and line go with the reported failure).
+    fn argument_error(&self, vars: &VarMap, error: &str) -> String {
+        let failing = self
+            .arguments()
+            .into_iter()
+            .find(|(_, value)| self.templar.template_value(value, vars).is_err());
+        match failing {
+            Some((name, Value::String(expression))) => {
+                format!("Error while resolving value for '{name}' ({expression}): {error}")
+            }
+            Some((name, _)) => format!("Error while resolving value for '{name}': {error}"),
+            None => error.to_string(),
+        }
+    }
+
     /// Where `delegate_facts` sends the task's facts: the delegate, when there is one.
     fn facts_host(&self) -> Option<String> {
         if !self.delegate_facts || self.task.delegate_to.is_none() {
@@ -500,7 +516,7 @@ impl TaskRun<'_> {
         {
             Ok(Value::Object(args)) => remove_omitted(args),
             Ok(_) => Map::new(),
-            Err(error) => return failed_attempt(format!("{error}")),
+            Err(error) => return failed_attempt(self.argument_error(vars, &error.to_string())),
         };
         let connection = match self.delegate_host(vars) {
             Ok(host) if modules::runs_on_controller(self.task.action.module) => {

@@ -24,6 +24,8 @@ pub struct HumanReporter<W: Write + Send> {
     columns: usize,
     /// Ansible shows each distinct warning text once per run.
     warned: HashSet<String>,
+    /// `file:line:column` of the task whose results are being shown, for the errors' `Origin:`.
+    task_path: String,
 }
 
 impl HumanReporter<io::Stdout> {
@@ -47,6 +49,7 @@ impl<W: Write + Send> HumanReporter<W> {
             verbosity,
             columns: DEFAULT_COLUMNS,
             warned: HashSet::new(),
+            task_path: String::new(),
         }
     }
 
@@ -153,6 +156,24 @@ impl<W: Write + Send> HumanReporter<W> {
     }
 
     /// `_handle_exception`: a traceback in the result is summarised (or shown whole at -vvv).
+    /// Like ansible-core 2.19, a failure also goes to stderr with where its task is written. The message
+    /// is the shown result's, so `no_log` hides it here too (Ansible's own `[ERROR]` line does not).
+    fn origin(&mut self, result: &Value) {
+        if self.task_path.is_empty() {
+            return;
+        }
+        let message = result
+            .get("msg")
+            .and_then(Value::as_str)
+            .or_else(|| result.get("censored").and_then(Value::as_str))
+            .unwrap_or("the task failed");
+        let text = format!(
+            "[ERROR]: Task failed: {message}\nOrigin: {}",
+            self.task_path
+        );
+        self.display_stderr(&text, Some(color::ERROR));
+    }
+
     fn handle_exception(&mut self, result: &Value) {
         let Some(exception) = result.get("exception") else {
             return;
@@ -234,6 +255,7 @@ impl<W: Write + Send> HumanReporter<W> {
             }
             Status::Failed | Status::Unreachable if item.is_some() => {
                 // An unreachable item is reported through the item-failed callback.
+                self.origin(&result);
                 self.handle_exception(&result);
                 self.handle_warnings(&mut result);
                 let msg = format!(
@@ -244,6 +266,9 @@ impl<W: Write + Send> HumanReporter<W> {
                 self.display(&msg, Some(color::ERROR));
             }
             Status::Failed => {
+                if !r.loop_summary {
+                    self.origin(&result);
+                }
                 self.handle_exception(&result);
                 self.handle_warnings(&mut result);
                 // A failed loop is shown by its items; only `...ignoring` follows them.
@@ -259,6 +284,9 @@ impl<W: Write + Send> HumanReporter<W> {
                 }
             }
             Status::Unreachable => {
+                if !r.loop_summary {
+                    self.origin(&result);
+                }
                 let msg = format!(
                     "fatal: [{label}]: UNREACHABLE! => {}",
                     self.dump(&result, r.verbose_always)
@@ -369,6 +397,7 @@ impl<W: Write + Send> Reporter for HumanReporter<W> {
                 ..
             } => {
                 let prefix = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                self.task_path = path.clone();
                 self.banner(&format!("{prefix} [{}]", name.trim()));
                 if self.verbosity >= 2 && !path.is_empty() {
                     self.display(&format!("task path: {path}"), Some(color::DEBUG));

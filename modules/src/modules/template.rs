@@ -245,7 +245,10 @@ fn render(p: &Params, source: &Path, ctx: &ModuleContext<'_>) -> Result<String, 
     let rendered = written.and_then(|()| {
         ctx.evaluator
             .render_template(&copy, &p.dest)
-            .map_err(Failure::new)
+            // The error names the source, not the temporary copy with the task's header.
+            .map_err(|e| {
+                Failure::new(e.replace(&copy.display().to_string(), &source.display().to_string()))
+            })
     });
     let _ = std::fs::remove_dir_all(&dir);
     rendered
