@@ -651,6 +651,124 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
     hex(&Sha1::digest(bytes))
 }
 
+/// Sources up to this size are read into memory (one round trip, inline); larger ones stream from
+/// their file, so copying a file of any size holds at most a few buffers on the controller.
+pub const STREAM_THRESHOLD: u64 = 4 * 1024 * 1024;
+
+/// What a file module writes: bytes it made (templates, `content:`, small sources), or a controller
+/// file streamed from disk.
+#[derive(Debug, Clone)]
+pub enum Content {
+    Bytes(Vec<u8>),
+    File(StreamedFile),
+}
+
+/// A large controller file, hashed once while planning; its bytes are read again only to be sent.
+#[derive(Debug, Clone)]
+pub struct StreamedFile {
+    pub path: std::path::PathBuf,
+    pub size: u64,
+    pub sha1: String,
+    pub md5: String,
+    /// The first bytes (just over the diff limit), which is all a diff or a binary check looks at.
+    pub peek: Vec<u8>,
+}
+
+impl Content {
+    /// A controller file: read whole when small, else hashed in one streaming pass off the runtime.
+    pub async fn from_controller_file(path: &std::path::Path) -> Result<Content, Failure> {
+        let failure =
+            |e: std::io::Error| Failure::new(format!("could not read {}: {e}", path.display()));
+        let size = std::fs::metadata(path).map_err(failure)?.len();
+        if size <= STREAM_THRESHOLD {
+            return Ok(Content::Bytes(std::fs::read(path).map_err(failure)?));
+        }
+        let owned = path.to_path_buf();
+        let hashed = tokio::task::spawn_blocking(move || hash_file(&owned))
+            .await
+            .map_err(|e| Failure::new(format!("hashing {}: {e}", path.display())))?;
+        hashed.map_err(failure).map(Content::File)
+    }
+
+    pub fn sha1(&self) -> String {
+        match self {
+            Content::Bytes(bytes) => sha1_hex(bytes),
+            Content::File(file) => file.sha1.clone(),
+        }
+    }
+
+    pub fn md5(&self) -> String {
+        match self {
+            Content::Bytes(bytes) => md5_hex(bytes),
+            Content::File(file) => file.md5.clone(),
+        }
+    }
+
+    /// The bytes a diff is made from: all of them, or (streamed) a prefix longer than any diff, so the
+    /// diff is skipped as "source file size is greater than".
+    pub fn diff_bytes(&self) -> &[u8] {
+        match self {
+            Content::Bytes(bytes) => bytes,
+            Content::File(file) => &file.peek,
+        }
+    }
+
+    /// Writes the content to `path` on the host, atomically.
+    pub async fn write(
+        &self,
+        ctx: &ModuleContext<'_>,
+        path: &str,
+        attributes: &FileAttributes,
+    ) -> Result<(), Failure> {
+        let become_ = ctx.become_.as_ref();
+        match self {
+            Content::Bytes(bytes) => {
+                ctx.host
+                    .write_file(path, bytes, attributes, become_)
+                    .await?
+            }
+            Content::File(file) => {
+                let mut source = tokio::fs::File::open(&file.path).await.map_err(|e| {
+                    Failure::new(format!("could not read {}: {e}", file.path.display()))
+                })?;
+                ctx.host
+                    .write_file_stream(path, &mut source, attributes, become_)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+}
+
+fn hash_file(path: &std::path::Path) -> std::io::Result<StreamedFile> {
+    use md5::Digest as _;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut sha1 = sha1::Sha1::new();
+    let mut md5 = md5::Md5::new();
+    let mut peek = Vec::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        sha1.update(&buf[..n]);
+        md5.update(&buf[..n]);
+        let wanted = (MAX_DIFF_SIZE as usize + 1).saturating_sub(peek.len());
+        peek.extend_from_slice(&buf[..n.min(wanted)]);
+        size += n as u64;
+    }
+    Ok(StreamedFile {
+        path: path.to_path_buf(),
+        size,
+        sha1: hex(&sha1.finalize()),
+        md5: hex(&md5.finalize()),
+        peek,
+    })
+}
+
 /// MD5 of bytes as lowercase hex (copy's `md5sum`).
 pub fn md5_hex(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
@@ -724,7 +842,7 @@ pub fn check_validate(command: &str) -> Result<(), Failure> {
 pub async fn validate(
     ctx: &ModuleContext<'_>,
     command: &str,
-    content: &[u8],
+    content: &Content,
     dest: &str,
     attributes: &FileAttributes,
 ) -> Result<Validation, Failure> {
@@ -741,10 +859,7 @@ pub async fn validate(
         std::process::id(),
         random_suffix()
     );
-    let become_ = ctx.become_.as_ref();
-    ctx.host
-        .write_file(&temp, content, attributes, become_)
-        .await?;
+    content.write(ctx, &temp, attributes).await?;
     let argv: Vec<String> = words.iter().map(|w| w.replace("%s", &temp)).collect();
     let mut request = CommandRequest::new(Program::Argv(argv));
     request.become_ = ctx.become_.clone();

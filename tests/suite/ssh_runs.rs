@@ -153,3 +153,44 @@ fn remote_user_and_port_keywords_reach_a_host_whose_inventory_names_neither() {
         .run()
         .success();
 }
+
+#[test]
+fn copies_big_and_small_reach_names_with_spaces_quotes_and_newlines() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .expect("chmod");
+    // Over the streaming threshold (4 MiB), so the streamed path with its checksum check is taken.
+    let big: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    fs::write(dir.path().join("big.bin"), &big).expect("big");
+    fs::write(dir.path().join("small.txt"), "small\n").expect("small");
+    write_case(
+        dir.path(),
+        &host_line(&sshd, "target"),
+        "- hosts: target\n  gather_facts: false\n  tasks:\n    - copy:\n        src: \"{{ item }}\"\n        dest: \"{{ playbook_dir }}/it's a \\\"name\\\"\\nwith a newline {{ item }}\"\n      loop: [big.bin, small.txt]\n",
+    );
+    Ply::new()
+        .args(["run", "site.yml", "-i", "inventory.ini"])
+        .env("HOME", dir.path().to_str().expect("utf-8"))
+        .current_dir(dir.path())
+        .run()
+        .success();
+    let name = |item: &str| {
+        dir.path()
+            .join(format!("it's a \"name\"\nwith a newline {item}"))
+    };
+    assert_eq!(fs::read(name("big.bin")).expect("big copied"), big);
+    assert_eq!(
+        fs::read_to_string(name("small.txt")).expect("small copied"),
+        "small\n"
+    );
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".ply-tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -241,7 +241,7 @@ pub struct Params {
 pub struct FileJob {
     /// The path written (dest, or dest/basename for a folder dest).
     pub dest: String,
-    pub content: Vec<u8>,
+    pub content: fs::Content,
     /// `after_header` of the diff: the source for `src`, dest for `content` and templates.
     pub after_header: String,
     /// `src` in the result.
@@ -318,7 +318,7 @@ pub(crate) async fn plan_file(
             }
         }
     }
-    let checksum = fs::sha1_hex(&job.content);
+    let checksum = job.content.sha1();
     // A link not followed is replaced by a file whatever it points to.
     let replace_link = is_link && !job.follow;
     let same = match (&stat, replace_link) {
@@ -386,7 +386,7 @@ pub(crate) async fn plan_file(
         fs::content_diff(
             &job.dest,
             before.as_deref(),
-            &job.content,
+            job.content.diff_bytes(),
             &job.after_header,
         )
         .add_to(&mut preview);
@@ -400,7 +400,11 @@ pub(crate) async fn plan_file(
         if replace_link {
             ctx.host.check_record_absent(&job.dest);
         }
-        fs::predict_write(ctx, &job.dest, &job.content, &attributes).await?;
+        // A streamed source is too big to keep in the overlay: later tasks of a check run see the
+        // file's attributes but not its new content (README, Safety).
+        if let fs::Content::Bytes(bytes) = &job.content {
+            fs::predict_write(ctx, &job.dest, bytes, &attributes).await?;
+        }
     }
     Ok(Plan::Change {
         preview,
@@ -465,9 +469,7 @@ pub(crate) async fn apply_file(
                     )));
                 }
             }
-            ctx.host
-                .write_file(&job.dest, &job.content, &attributes, become_)
-                .await?;
+            job.content.write(ctx, &job.dest, &attributes).await?;
             let stat = ctx
                 .host
                 .stat(&job.dest, true, become_)
@@ -476,11 +478,11 @@ pub(crate) async fn apply_file(
             let mut result = preview;
             result
                 .values
-                .extend(file_values(job, &stat, &fs::sha1_hex(&job.content)));
+                .extend(file_values(job, &stat, &job.content.sha1()));
             result.values.shift_remove("path");
             result
                 .values
-                .insert("md5sum".into(), json!(fs::md5_hex(&job.content)));
+                .insert("md5sum".into(), json!(job.content.md5()));
             if let Some(backup) = backup {
                 result.values.insert("backup_file".into(), json!(backup));
             }
@@ -622,7 +624,7 @@ impl Copy {
                     return Err(Failure::new("can not use content with a dir as dest"));
                 }
                 (
-                    Some(content_bytes(content)),
+                    Some(fs::Content::Bytes(content_bytes(content))),
                     None,
                     p.dest.clone(),
                     None,
@@ -644,7 +646,7 @@ impl Copy {
                     .await?
                     .ok_or_else(|| Failure::new(format!("Source {src} not found")))?;
                 (
-                    Some(bytes),
+                    Some(fs::Content::Bytes(bytes)),
                     Some(src.clone()),
                     src.clone(),
                     Some(stat.mode),
@@ -656,12 +658,10 @@ impl Copy {
                 if found.is_dir() {
                     (None, Some(src.clone()), String::new(), None, Some(found))
                 } else {
-                    let bytes = std::fs::read(&found).map_err(|e| {
-                        Failure::new(format!("could not read {}: {e}", found.display()))
-                    })?;
+                    let content = fs::Content::from_controller_file(&found).await?;
                     let shown = found.display().to_string();
                     (
-                        Some(bytes),
+                        Some(content),
                         Some(shown.clone()),
                         shown,
                         local_mode(&found),
@@ -672,8 +672,8 @@ impl Copy {
             (None, None) => return Err(Failure::new("src (or content) is required")),
         };
         if let Some(expected) = &p.checksum {
-            if let Some(bytes) = &content {
-                let actual = fs::sha1_hex(bytes);
+            if let Some(content) = &content {
+                let actual = content.sha1();
                 if &actual != expected {
                     return Err(Failure::new(
                         "Copied file does not match the expected checksum. Transfer failed.",
@@ -690,7 +690,7 @@ impl Copy {
                 .plan_tree(p, ctx, &root, &src, wanted, directory_mode)
                 .await;
         }
-        let content = content.unwrap_or_default();
+        let content = content.unwrap_or(fs::Content::Bytes(Vec::new()));
 
         // Where the file goes: dest/basename when dest is (or is named as) a folder.
         let mut dest = p.dest.clone();
@@ -792,8 +792,7 @@ impl Copy {
         let mut preview = ModuleResult::ok();
         for rel in &files {
             let local = root.join(rel);
-            let content = std::fs::read(&local)
-                .map_err(|e| Failure::new(format!("could not read {}: {e}", local.display())))?;
+            let content = fs::Content::from_controller_file(&local).await?;
             let job = FileJob {
                 dest: join(rel),
                 content,
@@ -853,7 +852,8 @@ async fn plan_tree_file(
             ..ModuleResult::ok()
         };
         if ctx.diff_mode {
-            fs::content_diff(&job.dest, None, &job.content, &job.after_header).add_to(&mut preview);
+            fs::content_diff(&job.dest, None, job.content.diff_bytes(), &job.after_header)
+                .add_to(&mut preview);
         }
         return Ok(Plan::Change {
             preview,

@@ -294,7 +294,7 @@ impl Template {
         let job = FileJob {
             after_header: dest.clone(),
             dest,
-            content: text.into_bytes(),
+            content: crate::file_support::Content::Bytes(text.into_bytes()),
             src: Some(source.display().to_string()),
             force: p.force,
             backup: p.backup,

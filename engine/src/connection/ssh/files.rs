@@ -83,11 +83,12 @@ pub(crate) fn write_script(
 }
 
 /// The first of two commands for a stream: receive into the temp file and keep it. Prints the resolved
-/// target and the temp file's path, one per line, for [`commit_script`].
+/// target and the temp file's path, each ended by a NUL, for [`commit_script`].
 pub(crate) fn receive_script(path: &str, token: &str) -> String {
     let mut s = prelude(path, token);
     s.push_str(RECEIVE);
-    s.push_str("trap - EXIT\nprintf '%s\\n' \"$P\" \"$T\"\n");
+    // NUL-terminated: a file name may hold a newline.
+    s.push_str("trap - EXIT\nprintf '%s\\0' \"$P\" \"$T\"\n");
     s
 }
 
@@ -96,6 +97,7 @@ pub(crate) fn commit_script(
     target: &str,
     temp: &str,
     size: u64,
+    sha1: &str,
     attributes: &FileAttributes,
 ) -> String {
     let mut s = format!(
@@ -103,6 +105,10 @@ pub(crate) fn commit_script(
         shell_quote(target),
         shell_quote(temp)
     );
+    // The bytes that arrived are the bytes sent, or nothing is replaced.
+    s.push_str(&format!(
+        "H=$(sha1sum < \"$T\") || exit 1\ncase \"$H\" in {sha1}*) ;; *) echo \"transfer corrupted: the SHA-1 of what arrived is not what was sent\" >&2; exit 1 ;; esac\n"
+    ));
     s.push_str(&commit(size, attributes));
     s
 }
@@ -172,23 +178,34 @@ mod tests {
         let path = target.to_str().unwrap();
         let (rc, out) = sh(&receive_script(path, "tok3"), b"streamed");
         assert_eq!(rc, 0, "{out}");
-        let lines: Vec<&str> = out.lines().collect();
+        let lines: Vec<&str> = out.split('\0').collect();
         assert_eq!(lines[0], path);
         assert!(!target.exists());
         let attrs = FileAttributes {
             mode: Some(0o640),
             ..Default::default()
         };
-        let (rc, msg) = sh(&commit_script(lines[0], lines[1], 8, &attrs), b"");
+        // "streamed"
+        let sha1 = "b0c659fe95a68fee99ce1219fb50689c877b2cbd";
+        let (rc, msg) = sh(&commit_script(lines[0], lines[1], 8, sha1, &attrs), b"");
         assert_eq!(rc, 0, "{msg}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "streamed");
         let mode = std::fs::metadata(&target).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o640);
 
         let (_, out) = sh(&receive_script(path, "tok4"), b"abc");
-        let temp = out.lines().nth(1).unwrap().to_string();
-        let (rc, _) = sh(&commit_script(path, &temp, 4, &attrs), b"");
+        let temp = out.split('\0').nth(1).unwrap().to_string();
+        let (rc, _) = sh(&commit_script(path, &temp, 4, sha1, &attrs), b"");
         assert_eq!(rc, 1);
+        assert!(!std::path::Path::new(&temp).exists());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "streamed");
+
+        // The right size but other bytes than were sent: nothing is replaced.
+        let (_, out) = sh(&receive_script(path, "tok5"), b"STREAMED");
+        let temp = out.split('\0').nth(1).unwrap().to_string();
+        let (rc, msg) = sh(&commit_script(path, &temp, 8, sha1, &attrs), b"");
+        assert_eq!(rc, 1);
+        assert!(msg.contains("transfer corrupted"), "{msg}");
         assert!(!std::path::Path::new(&temp).exists());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "streamed");
     }

@@ -12,6 +12,7 @@
 
 mod exec;
 mod files;
+mod hashing;
 mod hostkey;
 pub mod known_hosts;
 mod session;
@@ -434,13 +435,15 @@ impl Connection for SshConnection {
         become_: Option<&Become>,
     ) -> Result<(), ConnectionError> {
         let token = shell_ops::random_token(16);
+        let mut hashed = hashing::Sha1Reader::new(source);
         let received = self
             .run_script(
                 files::receive_script(path, &token),
-                Stdin::Stream(source),
+                Stdin::Stream(&mut hashed),
                 become_,
             )
             .await;
+        let sent_sha1 = hashed.hex();
         let finished = match received {
             Ok(finished) => finished,
             Err(e) => {
@@ -457,14 +460,15 @@ impl Connection for SshConnection {
             return Err(file_error(path, &finished));
         }
         let text = String::from_utf8_lossy(&finished.stdout);
-        let mut lines = text.lines();
+        let mut lines = text.split('\0');
         let (Some(target), Some(temp)) = (lines.next(), lines.next()) else {
             return Err(ConnectionError::File {
                 path: path.to_string(),
                 message: format!("unexpected output from the upload: {text:?}"),
             });
         };
-        let script = files::commit_script(target, temp, finished.stdin_sent, attributes);
+        let script =
+            files::commit_script(target, temp, finished.stdin_sent, &sent_sha1, attributes);
         let committed = self
             .run_script(script, Stdin::None, become_)
             .await

@@ -500,7 +500,7 @@ impl Lineinfile {
             let validation = fs::validate(
                 ctx,
                 command,
-                &content,
+                &fs::Content::Bytes(content.clone()),
                 &p.path,
                 &change.attrs.as_attributes(),
             )
