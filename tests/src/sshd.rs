@@ -420,6 +420,17 @@ impl Sshd {
         path
     }
 
+    /// An INI inventory line reaching this sshd as its test user with the ed25519 key.
+    pub fn inventory_line(&self, name: &str) -> String {
+        format!(
+            "{name} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
+            self.address(),
+            self.port(),
+            self.user(),
+            self.key(KeyKind::Ed25519).display()
+        )
+    }
+
     /// Everything sshd logged (it runs with `-e`), across restarts.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()

@@ -9,13 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn host_line(sshd: &Sshd, name: &str) -> String {
-    format!(
-        "{name} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
-        sshd.address(),
-        sshd.port(),
-        sshd.user(),
-        sshd.key(KeyKind::Ed25519).display()
-    )
+    sshd.inventory_line(name)
 }
 
 /// A scratch folder the run (and the sshd's test user) can write in; HOME for the run, so host keys

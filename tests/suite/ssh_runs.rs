@@ -13,13 +13,7 @@ fn write_case(dir: &std::path::Path, inventory: &str, playbook: &str) {
 }
 
 fn host_line(sshd: &Sshd, name: &str) -> String {
-    format!(
-        "{name} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
-        sshd.address(),
-        sshd.port(),
-        sshd.user(),
-        sshd.key(KeyKind::Ed25519).display()
-    )
+    sshd.inventory_line(name)
 }
 
 #[test]
