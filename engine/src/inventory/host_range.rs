@@ -1,6 +1,8 @@
 //! Host ranges such as `db[01:10].example.com`, `web[a:f]` and `node[1:9:2]` (Ansible's
 //! `expand_hostname_range`), expanded left to right so several ranges in one name multiply.
 
+use crate::diagnostic::shorten;
+
 const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 pub fn has_range(name: &str) -> bool {
@@ -14,14 +16,20 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
     };
     let head = &name[..open];
     let rest = &name[open + 1..];
-    let close = rest
-        .find(']')
-        .ok_or_else(|| format!("host range in '{name}' is missing its closing ']'"))?;
+    let close = rest.find(']').ok_or_else(|| {
+        format!(
+            "host range in '{}' is missing its closing ']'",
+            shorten(name)
+        )
+    })?;
     let inner = &rest[..close];
     let tail = &rest[close + 1..];
     if tail.contains(']') && !tail.contains('[') {
         // Python's split('|') would produce more than three pieces and fail to unpack.
-        return Err(format!("host range in '{name}' has an unmatched ']'"));
+        return Err(format!(
+            "host range in '{}' has an unmatched ']'",
+            shorten(name)
+        ));
     }
 
     let bounds: Vec<&str> = inner.split(':').collect();
@@ -117,7 +125,12 @@ fn python_int(text: &str) -> Result<i64, String> {
     valid
         .then(|| cleaned.replace('_', "").parse::<i64>().ok())
         .flatten()
-        .ok_or_else(|| format!("invalid literal for int() with base 10: '{text}'"))
+        .ok_or_else(|| {
+            format!(
+                "invalid literal for int() with base 10: '{}'",
+                shorten(text)
+            )
+        })
 }
 
 /// Python's `str.zfill`: pads after the sign.

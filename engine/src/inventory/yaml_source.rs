@@ -4,6 +4,7 @@
 use super::address::parse_address;
 use super::data::Data;
 use super::host_range;
+use crate::diagnostic::shorten;
 use crate::error::{Error, Result};
 use crate::yaml::{Node, NodeValue};
 
@@ -116,10 +117,13 @@ fn parse_group(name: &str, key: &Node, node: &Node, data: &mut Data) -> Result<O
                                 host_node.loc.clone(),
                                 format!(
                                     "Invalid data from file, expected dictionary and got:\n\n{}",
-                                    crate::yaml::scalar_text(&host_node.to_json())
+                                    shorten(&crate::yaml::scalar_text(&host_node.to_json()))
                                 ),
                             )
-                            .with_hint(format!("a host entry is `{pattern}:` or `{pattern}: {{var: value}}`")));
+                            .with_hint({
+                                let pattern = shorten(&pattern);
+                                format!("a host entry is `{pattern}:` or `{pattern}: {{var: value}}`")
+                            }));
                         }
                     };
                     for host_name in names {

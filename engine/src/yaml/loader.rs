@@ -2,6 +2,7 @@
 
 use super::node::{Node, NodeValue};
 use super::scalar::{resolve_plain, resolve_tagged};
+use crate::diagnostic::shorten;
 use crate::error::{Error, Result};
 use crate::location::Location;
 use std::collections::HashMap;
@@ -234,7 +235,7 @@ impl Builder<'_> {
                 return resolve_tagged(text, &tag.suffix).ok_or_else(|| {
                     Error::parse(
                         loc.clone(),
-                        format!("'{text}' is not a valid !!{}", tag.suffix),
+                        format!("'{}' is not a valid !!{}", shorten(text), tag.suffix),
                     )
                 });
             }
