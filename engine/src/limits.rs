@@ -5,6 +5,22 @@
 //! allocate per host without checks of its own. Each is far above what a real playbook or inventory
 //! reaches; README.md's "Hostile input" lists them for users.
 
+/// How deeply YAML collections may nest in one file (a lone `[1]` is one level). Every consumer of the
+/// loaded values recurses: `Node::to_json`, dropping the tree, templating, validation, the JSON output and
+/// the executor's nested blocks. Real files stay below 30 levels; 128 is also serde_json's and
+/// serde_yaml's limit, so JSON inventories, `from_json` and `from_yaml` nest as deep as a YAML file may.
+/// It keeps every recursion well inside a 2 MiB thread stack in a debug build.
+pub const YAML_MAX_DEPTH: usize = 128;
+
+/// How many nodes anchors and aliases may copy in one file. ply copies an aliased value where PyYAML
+/// shares it, so a "billion laughs" document of a few hundred bytes (nine levels of nine aliases) would
+/// need 387 million nodes, some 15 GB. A million copies is some 60 MB; real files copy a few hundred.
+pub const YAML_ALIAS_MAX_NODES: usize = 1_000_000;
+
+/// How many bytes of scalar text anchors and aliases may copy in one file: a megabyte string aliased a
+/// thousand times is a small file, yet a gigabyte loaded.
+pub const YAML_ALIAS_MAX_BYTES: usize = 64 << 20;
+
 /// How many characters of a source line an error message quotes around the error's column; longer lines
 /// (minified JSON, a generated one-line file) are cut with an ellipsis on each side that was cut.
 pub const QUOTE_WIDTH: usize = 80;

@@ -1,9 +1,14 @@
 //! Builds [`Node`] trees from yaml-rust2's event stream, resolving anchors, aliases and merge keys.
+//!
+//! Hostile input is refused here, so that everything downstream may recurse and copy freely: collections
+//! nest at most [`YAML_MAX_DEPTH`] levels, and anchors and aliases copy at most [`YAML_ALIAS_MAX_NODES`]
+//! nodes and [`YAML_ALIAS_MAX_BYTES`] bytes of text per file.
 
 use super::node::{Node, NodeValue};
 use super::scalar::{resolve_plain, resolve_tagged};
 use crate::diagnostic::shorten;
 use crate::error::{Error, Result};
+use crate::limits::{YAML_ALIAS_MAX_BYTES, YAML_ALIAS_MAX_NODES, YAML_MAX_DEPTH};
 use crate::location::Location;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,16 +28,73 @@ pub fn load_str(text: &str, path: &Path) -> Result<Vec<Node>> {
         parser: Parser::new_from_str(text),
         file: Arc::new(path.to_path_buf()),
         anchors: HashMap::new(),
+        copied: Size::default(),
         text,
     };
     builder.documents()
 }
 
+/// What building a value produced: its nodes (itself included), the bytes of its scalars, and how many
+/// collections deep it nests. An anchor keeps its value's size, so an alias is charged without a walk.
+#[derive(Clone, Copy, Debug, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+    height: usize,
+}
+
+impl Size {
+    fn scalar(text: &str) -> Size {
+        Size {
+            nodes: 1,
+            bytes: text.len(),
+            height: 0,
+        }
+    }
+
+    /// An empty collection: one node, one level.
+    fn collection() -> Size {
+        Size {
+            nodes: 1,
+            bytes: 0,
+            height: 1,
+        }
+    }
+
+    fn hold(&mut self, child: Size) {
+        self.nodes = self.nodes.saturating_add(child.nodes);
+        self.bytes = self.bytes.saturating_add(child.bytes);
+        self.height = self.height.max(child.height.saturating_add(1));
+    }
+}
+
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     file: Arc<PathBuf>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, Size)>,
+    /// What anchors (kept as copies) and aliases (copied where used) have copied so far. It is counted
+    /// per file, not per document: every document of a file is kept.
+    copied: Size,
     text: &'a str,
+}
+
+fn depth_limit(loc: Location) -> Error {
+    Error::parse(
+        loc,
+        format!(
+            "YAML nesting depth limit: lists and mappings nest more than {YAML_MAX_DEPTH} levels deep here"
+        ),
+    )
+    .with_hint("real playbooks and inventories nest far less; this file is damaged or generated")
+}
+
+/// The depth inside a collection that starts at `loc` within `depth` others, if that is allowed.
+fn enter(depth: usize, loc: &Location) -> Result<usize> {
+    let inner = depth + 1;
+    if inner > YAML_MAX_DEPTH {
+        return Err(depth_limit(loc.clone()));
+    }
+    Ok(inner)
 }
 
 impl Builder<'_> {
@@ -51,6 +113,10 @@ impl Builder<'_> {
     fn syntax_error(&self, error: &ScanError) -> Error {
         let info = error.info();
         let mut error_loc = self.loc(*error.marker());
+        if info == "recursion limit exceeded" {
+            // The scanner's own bound on flow nesting (`[[[...`), above ours; it may scan ahead of us.
+            return depth_limit(error_loc);
+        }
         if info.contains("tab") {
             // The scanner notices a tab late (after the previous value); point at the indenting tab itself.
             let indented_with_tab = self
@@ -100,57 +166,79 @@ impl Builder<'_> {
                     if event == Event::DocumentEnd {
                         docs.push(Node::new(NodeValue::Null, self.loc(mark)));
                     } else {
-                        docs.push(self.node(event, mark)?);
+                        docs.push(self.node(event, mark, 0)?.0);
                     }
                 }
                 Event::StreamEnd => return Ok(docs),
                 other => {
-                    let node = self.node(other, mark)?;
-                    docs.push(node);
+                    docs.push(self.node(other, mark, 0)?.0);
                 }
             }
         }
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
+    /// Keeps an anchored value for its aliases; the copy is charged like an alias's.
+    fn remember(&mut self, anchor: usize, node: &Node, size: Size) -> Result<()> {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.charge(size, &node.loc)?;
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        Ok(())
+    }
+
+    /// Counts a copy against the file's alias expansion budget; `loc` is where the copy is made.
+    fn charge(&mut self, size: Size, loc: &Location) -> Result<()> {
+        self.copied.nodes = self.copied.nodes.saturating_add(size.nodes);
+        self.copied.bytes = self.copied.bytes.saturating_add(size.bytes);
+        let exceeded = if self.copied.nodes > YAML_ALIAS_MAX_NODES {
+            format!("{YAML_ALIAS_MAX_NODES} nodes")
+        } else if self.copied.bytes > YAML_ALIAS_MAX_BYTES {
+            format!("{} MiB of text", YAML_ALIAS_MAX_BYTES >> 20)
+        } else {
+            return Ok(());
+        };
+        Err(Error::parse(
+            loc.clone(),
+            format!("YAML alias expansion limit: the anchors and aliases of this file copy more than {exceeded}"),
+        )
+        .with_hint(
+            "an alias copies its anchor's value, and aliases inside an anchored value multiply (a \"billion laughs\" \
+             file); write such values out, or alias them less",
+        ))
+    }
+
+    /// One value, whose first event is given; `depth` is how many collections enclose it. Collections
+    /// recurse through here, so each kind of value is built in a function of its own: this frame, which
+    /// every level of nesting pays for, stays small in a debug build.
+    fn node(&mut self, event: Event, mark: Marker, depth: usize) -> Result<(Node, Size)> {
+        match event {
+            Event::SequenceStart(anchor, _) => self.sequence(anchor, mark, depth),
+            Event::MappingStart(anchor, _) => self.mapping(anchor, mark, depth),
+            other => self.leaf(other, mark, depth),
         }
     }
 
-    fn node(&mut self, event: Event, mark: Marker) -> Result<Node> {
+    /// A scalar or an alias.
+    fn leaf(&mut self, event: Event, mark: Marker, depth: usize) -> Result<(Node, Size)> {
         let loc = self.loc(mark);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
+                let size = Size::scalar(&text);
                 let node = Node::new(self.scalar(&text, style, tag.as_ref(), &loc)?, loc);
-                self.remember(anchor, &node);
-                Ok(node)
+                self.remember(anchor, &node, size)?;
+                Ok((node, size))
             }
             Event::Alias(anchor) => {
-                let mut node = self.anchors.get(&anchor).cloned().ok_or_else(|| {
+                let (mut node, size) = self.anchors.get(&anchor).cloned().ok_or_else(|| {
                     Error::parse(loc.clone(), "YAML alias refers to an unknown anchor")
                 })?;
+                if depth.saturating_add(size.height) > YAML_MAX_DEPTH {
+                    return Err(depth_limit(loc));
+                }
+                self.charge(size, &loc)?;
                 // Errors about an aliased value are reported where it is used.
                 node.loc = loc;
-                Ok(node)
-            }
-            Event::SequenceStart(anchor, _) => {
-                let mut items = Vec::new();
-                loop {
-                    let (event, mark) = self.next()?;
-                    if event == Event::SequenceEnd {
-                        break;
-                    }
-                    items.push(self.node(event, mark)?);
-                }
-                let node = Node::new(NodeValue::Seq(items), loc);
-                self.remember(anchor, &node);
-                Ok(node)
-            }
-            Event::MappingStart(anchor, _) => {
-                let node = self.mapping(loc)?;
-                self.remember(anchor, &node);
-                Ok(node)
+                Ok((node, size))
             }
             other => Err(Error::parse(
                 loc,
@@ -159,19 +247,43 @@ impl Builder<'_> {
         }
     }
 
-    fn mapping(&mut self, loc: Location) -> Result<Node> {
-        let mut entries: Vec<(Node, Node)> = Vec::new();
-        let mut merged: Vec<(Node, Node)> = Vec::new();
+    fn sequence(&mut self, anchor: usize, mark: Marker, depth: usize) -> Result<(Node, Size)> {
+        let loc = self.loc(mark);
+        let depth = enter(depth, &loc)?;
+        let mut items = Vec::new();
+        let mut size = Size::collection();
         loop {
             let (event, mark) = self.next()?;
-            if event == Event::MappingEnd {
+            if matches!(event, Event::SequenceEnd) {
+                break;
+            }
+            let (item, item_size) = self.node(event, mark, depth)?;
+            size.hold(item_size);
+            items.push(item);
+        }
+        let node = Node::new(NodeValue::Seq(items), loc);
+        self.remember(anchor, &node, size)?;
+        Ok((node, size))
+    }
+
+    fn mapping(&mut self, anchor: usize, mark: Marker, depth: usize) -> Result<(Node, Size)> {
+        let loc = self.loc(mark);
+        let depth = enter(depth, &loc)?;
+        let mut entries: Vec<(Node, Node)> = Vec::new();
+        let mut merged: Vec<(Node, Node)> = Vec::new();
+        let mut size = Size::collection();
+        loop {
+            let (event, mark) = self.next()?;
+            if matches!(event, Event::MappingEnd) {
                 break;
             }
             let is_merge_key =
                 matches!(&event, Event::Scalar(text, TScalarStyle::Plain, _, None) if text == "<<");
-            let key = self.node(event, mark)?;
+            let (key, key_size) = self.node(event, mark, depth)?;
             let (event, mark) = self.next()?;
-            let value = self.node(event, mark)?;
+            let (value, value_size) = self.node(event, mark, depth)?;
+            size.hold(key_size);
+            size.hold(value_size);
             if is_merge_key {
                 self.collect_merge(value, &mut merged)?;
                 continue;
@@ -190,7 +302,9 @@ impl Builder<'_> {
         }
         // A block mapping's start event sits after its first key; its first key is where users look.
         let loc = entries.first().map_or(loc, |(key, _)| key.loc.clone());
-        Ok(Node::new(NodeValue::Map(entries), loc))
+        let node = Node::new(NodeValue::Map(entries), loc);
+        self.remember(anchor, &node, size)?;
+        Ok((node, size))
     }
 
     /// `<<: *a` or `<<: [*a, *b]`; in a list, earlier mappings win.
@@ -328,6 +442,95 @@ mod tests {
                 error.hint()
             );
         }
+    }
+
+    /// Nine levels of nine aliases: 387 million nodes if copied.
+    fn billion_laughs() -> String {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (name, previous) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+            .iter()
+            .zip("abcdefgh".chars())
+        {
+            let aliases = vec![format!("*{previous}"); 9].join(", ");
+            text.push_str(&format!("{name}: &{name} [{aliases}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn hostile_documents_are_refused_at_the_line_that_crosses_a_limit() {
+        let deep = YAML_MAX_DEPTH + 1;
+        let cases: Vec<(&str, String, usize, &str)> = vec![
+            (
+                "billion laughs",
+                billion_laughs(),
+                6,
+                "alias expansion limit",
+            ),
+            (
+                "a long string aliased many times",
+                format!(
+                    "s: &s '{}'\nl: [{}]\n",
+                    "x".repeat(1 << 20),
+                    vec!["*s"; 64].join(", ")
+                ),
+                2,
+                "alias expansion limit",
+            ),
+            (
+                "nested block sequences",
+                format!("{}x\n", "- ".repeat(20_000)),
+                1,
+                "nesting depth limit",
+            ),
+            (
+                "nested flow sequences",
+                format!("{}{}\n", "[".repeat(20_000), "]".repeat(20_000)),
+                1,
+                "nesting depth limit",
+            ),
+            (
+                "nested block mappings",
+                (0..deep)
+                    .map(|i| format!("{}k:\n", " ".repeat(i)))
+                    .collect(),
+                deep,
+                "nesting depth limit",
+            ),
+            (
+                "an alias that nests a deep value deeper",
+                // `a` is as deep as allowed inside the top mapping; `b` puts it two levels deeper.
+                format!(
+                    "a: &a {}x{}\nb: [[*a]]\n",
+                    "[".repeat(YAML_MAX_DEPTH - 1),
+                    "]".repeat(YAML_MAX_DEPTH - 1)
+                ),
+                2,
+                "nesting depth limit",
+            ),
+        ];
+        for (what, text, line, limit) in cases {
+            let error = load_str(&text, Path::new("t.yml")).expect_err(what);
+            assert!(error.to_string().contains(limit), "{what}: {error}");
+            assert_eq!(
+                error.location().map(|l| l.line),
+                Some(line),
+                "{what}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn documents_just_inside_the_limits_load() {
+        let deepest = format!("{}x\n", "- ".repeat(YAML_MAX_DEPTH));
+        assert!(load_str(&deepest, Path::new("t.yml")).is_ok());
+        // Five levels of the same bomb copy some 74,000 nodes (each anchor is kept as a copy too).
+        let smaller: String = billion_laughs()
+            .lines()
+            .take(5)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(load_str(&smaller, Path::new("t.yml")).is_ok());
     }
 
     #[test]
