@@ -21,6 +21,11 @@ pub const YAML_ALIAS_MAX_NODES: usize = 1_000_000;
 /// thousand times is a small file, yet a gigabyte loaded.
 pub const YAML_ALIAS_MAX_BYTES: usize = 64 << 20;
 
+/// How many hosts one inventory host pattern (`web[1:100]`, several ranges multiplied) may expand to.
+/// Each host costs about a kilobyte once its variables are assembled, so this is some 100 MB, and it is
+/// ten times the largest inventories Ansible is known to run against.
+pub const HOST_RANGE_MAX_HOSTS: usize = 100_000;
+
 /// How many characters of a source line an error message quotes around the error's column; longer lines
 /// (minified JSON, a generated one-line file) are cut with an ellipsis on each side that was cut.
 pub const QUOTE_WIDTH: usize = 80;
