@@ -69,6 +69,22 @@ pub fn excerpt(line: &str, column: usize) -> (Cow<'_, str>, usize) {
     (Cow::Owned(quoted), at - start + 1 + usize::from(start > 0))
 }
 
+/// Steps joined by ` -> ` (an import cycle, a chain of includes); a long chain keeps its first and last
+/// three steps, which show where it starts and what repeats.
+pub fn chain(steps: impl IntoIterator<Item = String>) -> String {
+    let steps: Vec<String> = steps.into_iter().collect();
+    if steps.len() <= 8 {
+        return steps.join(" -> ");
+    }
+    let (head, tail) = (&steps[..3], &steps[steps.len() - 3..]);
+    format!(
+        "{} -> {ELLIPSIS} ({} more) -> {}",
+        head.join(" -> "),
+        steps.len() - 6,
+        tail.join(" -> ")
+    )
+}
+
 /// Input quoted inside a message (Ansible's "got: LINE" texts): at most [`QUOTE_WIDTH`] characters.
 pub fn shorten(text: &str) -> Cow<'_, str> {
     match text.char_indices().nth(QUOTE_WIDTH) {
@@ -135,6 +151,20 @@ mod tests {
         let rendered = render(&error);
         assert!(rendered.len() < 1000, "{rendered}");
         assert!(rendered.contains("\u{2026}éé"), "{rendered}");
+    }
+
+    #[test]
+    fn long_chains_keep_their_ends() {
+        let steps = |n: usize| (1..=n).map(|i| format!("s{i}"));
+        assert_eq!(chain(steps(3)), "s1 -> s2 -> s3");
+        assert_eq!(
+            chain(steps(8)),
+            "s1 -> s2 -> s3 -> s4 -> s5 -> s6 -> s7 -> s8"
+        );
+        assert_eq!(
+            chain(steps(64)),
+            "s1 -> s2 -> s3 -> \u{2026} (58 more) -> s62 -> s63 -> s64"
+        );
     }
 
     #[test]

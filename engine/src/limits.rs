@@ -26,6 +26,13 @@ pub const YAML_ALIAS_MAX_BYTES: usize = 64 << 20;
 /// ten times the largest inventories Ansible is known to run against.
 pub const HOST_RANGE_MAX_HOSTS: usize = 100_000;
 
+/// How deeply blocks, imports, roles and includes may nest, across files: checked when a playbook loads
+/// (a chain of imports or role dependencies) and at run time, when `include_tasks`/`include_role` reads a
+/// file (a file that includes itself). Ansible has no limit, and a file may include itself under a `when`
+/// that ends the recursion, so recursion is allowed, but bounded: the loader and the executor recurse once
+/// per level, some 20 KB of stack each in a debug build. Real playbooks nest fewer than 15 levels.
+pub const TASK_MAX_DEPTH: usize = 64;
+
 /// How many characters of a source line an error message quotes around the error's column; longer lines
 /// (minified JSON, a generated one-line file) are cut with an ellipsis on each side that was cut.
 pub const QUOTE_WIDTH: usize = 80;
