@@ -27,6 +27,10 @@ pub struct Group {
 pub struct Host {
     pub name: String,
     pub vars: Map<String, Value>,
+    /// The groups holding the host directly (`Group::hosts` seen from the host), so that finding a
+    /// host's groups does not scan every group's hosts: with a range of 100,000 hosts, that scan made
+    /// loading quadratic.
+    groups: Vec<usize>,
 }
 
 /// Why a relationship could not be added; the caller knows the source position and turns it into an error.
@@ -142,6 +146,7 @@ impl Data {
                 self.hosts.push(Host {
                     name: name.to_string(),
                     vars,
+                    groups: Vec::new(),
                 });
                 self.host_index.insert(name.to_string(), id);
                 if LOCALHOST_NAMES.contains(&name) {
@@ -165,8 +170,9 @@ impl Data {
     }
 
     pub fn add_host_to_group(&mut self, group: usize, host: usize) {
-        if !self.groups[group].hosts.contains(&host) {
+        if !self.hosts[host].groups.contains(&group) {
             self.groups[group].hosts.push(host);
+            self.hosts[host].groups.push(group);
         }
     }
 
@@ -221,13 +227,14 @@ impl Data {
 
     /// The host's groups including every ancestor, like Ansible's `Host.groups`.
     pub fn host_groups(&self, host: usize) -> Vec<usize> {
+        let mut direct = self.hosts[host].groups.clone();
+        // In the order of the groups, as Ansible walks them.
+        direct.sort_unstable();
         let mut result = Vec::new();
-        for (id, group) in self.groups.iter().enumerate() {
-            if group.hosts.contains(&host) {
-                for g in self.ancestors(id).into_iter().chain(std::iter::once(id)) {
-                    if !result.contains(&g) {
-                        result.push(g);
-                    }
+        for id in direct {
+            for g in self.ancestors(id).into_iter().chain(std::iter::once(id)) {
+                if !result.contains(&g) {
+                    result.push(g);
                 }
             }
         }
@@ -238,12 +245,15 @@ impl Data {
     /// children, then deeper levels breadth first.
     pub fn group_hosts(&self, group: usize) -> Vec<usize> {
         let mut order = vec![group];
+        let mut listed = vec![false; self.groups.len()];
+        listed[group] = true;
         let mut level: Vec<usize> = vec![group];
         while !level.is_empty() {
             let mut next = Vec::new();
             for g in level {
                 for &child in &self.groups[g].children {
-                    if !order.contains(&child) {
+                    if !listed[child] {
+                        listed[child] = true;
                         order.push(child);
                         next.push(child);
                     }
@@ -252,9 +262,11 @@ impl Data {
             level = next;
         }
         let mut hosts = Vec::new();
+        let mut taken = vec![false; self.hosts.len()];
         for g in order {
             for &h in &self.groups[g].hosts {
-                if !hosts.contains(&h) {
+                if !taken[h] {
+                    taken[h] = true;
                     hosts.push(h);
                 }
             }
@@ -272,14 +284,20 @@ impl Data {
                 let _ = self.add_child_group(ALL, id);
             }
         }
-        for host in 0..self.hosts.len() {
+        let mut leaving = vec![false; self.hosts.len()];
+        for (host, leaves) in leaving.iter_mut().enumerate() {
             let groups = self.host_groups(host);
             if groups.contains(&UNGROUPED) {
-                if groups.iter().any(|&g| g != ALL && g != UNGROUPED) {
-                    self.groups[UNGROUPED].hosts.retain(|&h| h != host);
-                }
+                *leaves = groups.iter().any(|&g| g != ALL && g != UNGROUPED);
             } else if groups.is_empty() || groups == [ALL] {
                 self.add_host_to_group(UNGROUPED, host);
+            }
+        }
+        // Removed at once: one scan of `ungrouped`, not one per leaving host.
+        self.groups[UNGROUPED].hosts.retain(|&h| !leaving[h]);
+        for (host, leaves) in self.hosts.iter_mut().zip(leaving) {
+            if leaves {
+                host.groups.retain(|&g| g != UNGROUPED);
             }
         }
         self.compute_depths();
