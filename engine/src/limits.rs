@@ -26,6 +26,11 @@ pub const YAML_ALIAS_MAX_BYTES: usize = 64 << 20;
 /// ten times the largest inventories Ansible is known to run against.
 pub const HOST_RANGE_MAX_HOSTS: usize = 100_000;
 
+/// How many distinct hosts one inventory may hold: with one pattern bounded, a file of a thousand short
+/// range lines could still ask for a hundred million hosts. Two patterns at the range limit, some 170 MB
+/// (a host costs about 850 bytes); no controller runs a play against that many hosts.
+pub const INVENTORY_MAX_HOSTS: usize = 200_000;
+
 /// How deeply blocks, imports, roles and includes may nest, across files: checked when a playbook loads
 /// (a chain of imports or role dependencies) and at run time, when `include_tasks`/`include_role` reads a
 /// file (a file that includes itself). Ansible has no limit, and a file may include itself under a `when`

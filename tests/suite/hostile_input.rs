@@ -207,6 +207,19 @@ fn cases() -> Vec<Case> {
             says: vec!["would expand to 1000000 hosts", "/hosts:3:1"],
         },
         Case {
+            name: "range lines that together pass the inventory's host limit",
+            files: vec![file(
+                "hosts",
+                (1..=3).map(|i| format!("w{i}-[1:100000]\n")).collect::<String>(),
+            )],
+            args: LIST,
+            code: 4,
+            says: vec![
+                "inventory host limit: these hosts would make 300000, more than the 200000",
+                "/hosts:3:1",
+            ],
+        },
+        Case {
             name: "a YAML inventory host range of 50 million hosts",
             files: vec![file(
                 "hosts",

@@ -2,6 +2,7 @@
 //! (`InventoryData` in ansible-core): `all` and `ungrouped` always exist, top-level groups hang off `all`,
 //! hosts without a group land in `ungrouped`, and group depth drives variable precedence.
 
+use crate::limits::INVENTORY_MAX_HOSTS;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -124,6 +125,19 @@ impl Data {
         });
         self.group_index.insert(name.to_string(), id);
         id
+    }
+
+    /// Refuses the host names of one inventory entry if they would take the inventory past
+    /// [`INVENTORY_MAX_HOSTS`]; the caller knows where the entry is.
+    pub fn check_room(&self, names: &[String]) -> Result<(), String> {
+        let new = names.iter().filter(|n| self.host_id(n).is_none()).count();
+        let total = self.hosts.len() + new;
+        if total > INVENTORY_MAX_HOSTS {
+            return Err(format!(
+                "inventory host limit: these hosts would make {total}, more than the {INVENTORY_MAX_HOSTS} an inventory may hold"
+            ));
+        }
+        Ok(())
     }
 
     /// Adds the host if new (the port only counts the first time, like `Host(name, port)`), and puts it in

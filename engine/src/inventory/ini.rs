@@ -242,8 +242,9 @@ fn host_line(
             format!("Expected a host name, got: {}", shorten(line)),
         ));
     };
-    let (hostnames, port) =
-        expand_host_pattern(&first.text).map_err(|e| Error::parse(at(first.start), e))?;
+    let (hostnames, port) = expand_host_pattern(&first.text)
+        .and_then(|(names, port)| data.check_room(&names).map(|()| (names, port)))
+        .map_err(|e| Error::parse(at(first.start), e))?;
 
     let mut vars = Vec::new();
     for token in &tokens[1..] {

@@ -108,7 +108,9 @@ fn parse_group(name: &str, key: &Node, node: &Node, data: &mut Data) -> Result<O
             "hosts" => {
                 for (host_key, host_node) in entries {
                     let pattern = host_key.key_text();
-                    let (names, port) = expand(&pattern).map_err(|e| Error::parse(host_key.loc.clone(), e))?;
+                    let (names, port) = expand(&pattern)
+                        .and_then(|(names, port)| data.check_room(&names).map(|()| (names, port)))
+                        .map_err(|e| Error::parse(host_key.loc.clone(), e))?;
                     let vars = match &host_node.value {
                         NodeValue::Null => Vec::new(),
                         NodeValue::Map(vars) => vars.iter().map(|(k, v)| (k.key_text(), v.to_json())).collect(),
