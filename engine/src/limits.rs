@@ -31,6 +31,11 @@ pub const HOST_RANGE_MAX_HOSTS: usize = 100_000;
 /// (a host costs about 850 bytes); no controller runs a play against that many hosts.
 pub const INVENTORY_MAX_HOSTS: usize = 200_000;
 
+/// How deeply inventory groups may nest (`[a:children]` holding `b` holding `c`...). Listing and
+/// variable precedence walk the group graph recursively, and a chain of 20,000 groups, a 600 KB INI file,
+/// overflowed the stack. Real inventories nest groups a handful of levels deep.
+pub const GROUP_MAX_DEPTH: usize = 128;
+
 /// How deeply blocks, imports, roles and includes may nest, across files: checked when a playbook loads
 /// (a chain of imports or role dependencies) and at run time, when `include_tasks`/`include_role` reads a
 /// file (a file that includes itself). Ansible has no limit, and a file may include itself under a `when`

@@ -220,6 +220,21 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "a chain of 20000 INI groups",
+            files: vec![file(
+                "hosts",
+                (1..=20_000)
+                    .map(|i| format!("[g{i}:children]\ng{}\n", i + 1))
+                    .collect::<String>(),
+            )],
+            args: LIST,
+            code: 4,
+            says: vec![
+                "group nesting limit: adding group 'g130' as child to 'g129' nests groups more than 128 levels deep",
+                "/hosts:259:1",
+            ],
+        },
+        Case {
             name: "a YAML inventory host range of 50 million hosts",
             files: vec![file(
                 "hosts",

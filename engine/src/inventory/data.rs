@@ -2,7 +2,7 @@
 //! (`InventoryData` in ansible-core): `all` and `ungrouped` always exist, top-level groups hang off `all`,
 //! hosts without a group land in `ungrouped`, and group depth drives variable precedence.
 
-use crate::limits::INVENTORY_MAX_HOSTS;
+use crate::limits::{GROUP_MAX_DEPTH, INVENTORY_MAX_HOSTS};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -20,6 +20,8 @@ pub struct Group {
     pub children: Vec<usize>,
     pub parents: Vec<usize>,
     pub vars: Map<String, Value>,
+    /// The longest path down to the group from a group without parents (`all`, once reconciled), kept
+    /// as children are added.
     pub depth: usize,
     pub priority: i64,
 }
@@ -39,6 +41,7 @@ pub struct Host {
 pub enum GraphError {
     SelfChild(String),
     Loop { child: String, parent: String },
+    TooDeep { child: String, parent: String },
 }
 
 impl std::fmt::Display for GraphError {
@@ -48,6 +51,11 @@ impl std::fmt::Display for GraphError {
             GraphError::Loop { child, parent } => write!(
                 f,
                 "Adding group '{child}' as child to '{parent}' creates a recursive dependency loop."
+            ),
+            GraphError::TooDeep { child, parent } => write!(
+                f,
+                "group nesting limit: adding group '{child}' as child to '{parent}' nests groups more than \
+                 {GROUP_MAX_DEPTH} levels deep"
             ),
         }
     }
@@ -203,6 +211,7 @@ impl Data {
                 parent: self.groups[parent].name.clone(),
             });
         }
+        self.deepen(parent, child)?;
         self.groups[parent].children.push(child);
         if !self.groups[child].parents.contains(&parent) {
             self.groups[child].parents.push(parent);
@@ -226,12 +235,44 @@ impl Data {
         self.hosts[host].vars.insert(key.to_string(), value);
     }
 
+    /// Settles the depths below `child` once it hangs under `parent`, or refuses the link if that nests
+    /// groups deeper than [`GROUP_MAX_DEPTH`], so that what walks the graph recursively stays shallow. A
+    /// link from `all` is never refused: reconciling hangs every top group there, one level deeper.
+    fn deepen(&mut self, parent: usize, child: usize) -> Result<(), GraphError> {
+        let mut pending = vec![(child, self.groups[parent].depth + 1)];
+        // New depths are applied once the whole link is allowed, so that a refused one changes nothing.
+        let mut raised: HashMap<usize, usize> = HashMap::new();
+        while let Some((group, depth)) = pending.pop() {
+            let current = raised
+                .get(&group)
+                .copied()
+                .unwrap_or(self.groups[group].depth);
+            if depth <= current {
+                continue;
+            }
+            if depth > GROUP_MAX_DEPTH && parent != ALL {
+                return Err(GraphError::TooDeep {
+                    child: self.groups[child].name.clone(),
+                    parent: self.groups[parent].name.clone(),
+                });
+            }
+            raised.insert(group, depth);
+            pending.extend(self.groups[group].children.iter().map(|&c| (c, depth + 1)));
+        }
+        for (group, depth) in raised {
+            self.groups[group].depth = depth;
+        }
+        Ok(())
+    }
+
     /// Every group above `group` (not including it).
     pub fn ancestors(&self, group: usize) -> Vec<usize> {
         let mut seen = Vec::new();
+        let mut listed = vec![false; self.groups.len()];
         let mut stack: Vec<usize> = self.groups[group].parents.clone();
         while let Some(g) = stack.pop() {
-            if !seen.contains(&g) {
+            if !listed[g] {
+                listed[g] = true;
                 seen.push(g);
                 stack.extend(self.groups[g].parents.iter().copied());
             }
@@ -288,8 +329,9 @@ impl Data {
         hosts
     }
 
-    /// Ansible's `reconcile_inventory`: orphan groups join `all`, groupless hosts join `ungrouped`, hosts that
-    /// found a real group leave `ungrouped`, and depths are settled.
+    /// Ansible's `reconcile_inventory`: orphan groups join `all`, groupless hosts join `ungrouped`, and hosts
+    /// that found a real group leave `ungrouped`. Depths are kept as groups are linked (`deepen`), which is
+    /// what Ansible's incremental updates converge to.
     pub fn reconcile(&mut self) {
         for id in 1..self.groups.len() {
             if self.groups[id].parents.is_empty() {
@@ -314,34 +356,11 @@ impl Data {
                 host.groups.retain(|&g| g != UNGROUPED);
             }
         }
-        self.compute_depths();
         let host_names: Vec<String> = self.hosts.iter().map(|h| h.name.clone()).collect();
         for name in host_names {
             if self.group_id(&name).is_some() {
                 self.warn(format!("Found both group and host with same name: {name}"));
             }
-        }
-    }
-
-    /// Depth is the longest path from `all`, which is what Ansible's incremental updates converge to.
-    fn compute_depths(&mut self) {
-        let mut memo: Vec<Option<usize>> = vec![None; self.groups.len()];
-        fn depth(data: &Data, g: usize, memo: &mut Vec<Option<usize>>) -> usize {
-            if let Some(d) = memo[g] {
-                return d;
-            }
-            let parents = data.groups[g].parents.clone();
-            let d = parents
-                .into_iter()
-                .map(|p| depth(data, p, memo) + 1)
-                .max()
-                .unwrap_or(0);
-            memo[g] = Some(d);
-            d
-        }
-        for g in 0..self.groups.len() {
-            let d = depth(self, g, &mut memo);
-            self.groups[g].depth = d;
         }
     }
 }
@@ -405,6 +424,34 @@ mod tests {
             data.add_child_group(b, a).unwrap_err().to_string(),
             "Adding group 'a' as child to 'b' creates a recursive dependency loop."
         );
+    }
+
+    #[test]
+    fn groups_nest_at_most_the_limit_whichever_end_a_chain_is_built_from() {
+        for top_down in [true, false] {
+            let mut data = Data::new();
+            let groups: Vec<usize> = (0..=GROUP_MAX_DEPTH + 1)
+                .map(|i| data.add_group(&format!("g{i}")))
+                .collect();
+            let mut links: Vec<(usize, usize)> = groups.windows(2).map(|w| (w[0], w[1])).collect();
+            if !top_down {
+                links.reverse();
+            }
+            let refused: Vec<String> = links
+                .iter()
+                .filter_map(|&(parent, child)| data.add_child_group(parent, child).err())
+                .map(|e| e.to_string())
+                .collect();
+            assert_eq!(refused.len(), 1, "top down: {top_down}: {refused:?}");
+            assert!(
+                refused[0].starts_with("group nesting limit:"),
+                "{refused:?}"
+            );
+            assert!(data.groups.iter().all(|g| g.depth <= GROUP_MAX_DEPTH));
+            // Reconciling hangs the top group under `all`, one level deeper, and is never refused.
+            data.reconcile();
+            assert!(data.groups.iter().all(|g| g.depth <= GROUP_MAX_DEPTH + 1));
+        }
     }
 
     #[test]
