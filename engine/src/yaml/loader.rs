@@ -68,6 +68,91 @@ impl Size {
     }
 }
 
+/// A mapping's entries as they are read, each key found in constant time: a mapping of 100,000 keys took
+/// minutes when every key was compared with every other. Keys are equal as `NodeValue`s are (`1` and `'1'`
+/// differ, as they do to PyYAML); lists and mappings as keys, which are rare, are compared one by one.
+#[derive(Default)]
+struct Entries {
+    entries: Vec<(Node, Node)>,
+    scalars: HashMap<ScalarKey, usize>,
+    collections: Vec<usize>,
+}
+
+#[derive(Hash, PartialEq, Eq)]
+enum ScalarKey {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// The bits, with -0.0 read as 0.0, which it equals.
+    Float(u64),
+    String(String),
+}
+
+/// How a key is found among others.
+enum KeyKind {
+    Scalar(ScalarKey),
+    Collection,
+    /// NaN equals no key, itself included.
+    Unique,
+}
+
+impl KeyKind {
+    fn of(value: &NodeValue) -> KeyKind {
+        KeyKind::Scalar(match value {
+            NodeValue::Null => ScalarKey::Null,
+            NodeValue::Bool(b) => ScalarKey::Bool(*b),
+            NodeValue::Int(i) => ScalarKey::Int(*i),
+            NodeValue::Float(f) if f.is_nan() => return KeyKind::Unique,
+            NodeValue::Float(f) => ScalarKey::Float(if *f == 0.0 { 0 } else { f.to_bits() }),
+            NodeValue::String(s) => ScalarKey::String(s.clone()),
+            NodeValue::Seq(_) | NodeValue::Map(_) => return KeyKind::Collection,
+        })
+    }
+}
+
+impl Entries {
+    fn position(&self, key: &Node, kind: &KeyKind) -> Option<usize> {
+        match kind {
+            KeyKind::Scalar(scalar) => self.scalars.get(scalar).copied(),
+            KeyKind::Collection => self
+                .collections
+                .iter()
+                .copied()
+                .find(|&i| self.entries[i].0.value == key.value),
+            KeyKind::Unique => None,
+        }
+    }
+
+    fn push(&mut self, key: Node, value: Node, kind: KeyKind) {
+        let index = self.entries.len();
+        match kind {
+            KeyKind::Scalar(scalar) => {
+                self.scalars.insert(scalar, index);
+            }
+            KeyKind::Collection => self.collections.push(index),
+            KeyKind::Unique => {}
+        }
+        self.entries.push((key, value));
+    }
+
+    /// A repeated key keeps its place and takes the new key and value.
+    fn set(&mut self, key: Node, value: Node) {
+        let kind = KeyKind::of(&key.value);
+        match self.position(&key, &kind) {
+            Some(index) => self.entries[index] = (key, value),
+            None => self.push(key, value, kind),
+        }
+    }
+
+    /// Adds the entry unless its key is there already.
+    fn add(&mut self, key: Node, value: Node) {
+        let kind = KeyKind::of(&key.value);
+        if self.position(&key, &kind).is_none() {
+            self.push(key, value, kind);
+        }
+    }
+}
+
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     file: Arc<PathBuf>,
@@ -269,8 +354,8 @@ impl Builder<'_> {
     fn mapping(&mut self, anchor: usize, mark: Marker, depth: usize) -> Result<(Node, Size)> {
         let loc = self.loc(mark);
         let depth = enter(depth, &loc)?;
-        let mut entries: Vec<(Node, Node)> = Vec::new();
-        let mut merged: Vec<(Node, Node)> = Vec::new();
+        let mut entries = Entries::default();
+        let mut merged = Entries::default();
         let mut size = Size::collection();
         loop {
             let (event, mark) = self.next()?;
@@ -288,18 +373,14 @@ impl Builder<'_> {
                 self.collect_merge(value, &mut merged)?;
                 continue;
             }
-            match entries.iter_mut().find(|(k, _)| k.value == key.value) {
-                // Like PyYAML, a repeated key keeps its last value.
-                Some(existing) => *existing = (key, value),
-                None => entries.push((key, value)),
-            }
+            // Like PyYAML, a repeated key keeps its last value.
+            entries.set(key, value);
         }
         // Explicit keys win over merged ones, wherever the `<<` stands.
-        for (key, value) in merged {
-            if !entries.iter().any(|(k, _)| k.value == key.value) {
-                entries.push((key, value));
-            }
+        for (key, value) in merged.entries {
+            entries.add(key, value);
         }
+        let entries = entries.entries;
         // A block mapping's start event sits after its first key; its first key is where users look.
         let loc = entries.first().map_or(loc, |(key, _)| key.loc.clone());
         let node = Node::new(NodeValue::Map(entries), loc);
@@ -308,7 +389,7 @@ impl Builder<'_> {
     }
 
     /// `<<: *a` or `<<: [*a, *b]`; in a list, earlier mappings win.
-    fn collect_merge(&self, value: Node, merged: &mut Vec<(Node, Node)>) -> Result<()> {
+    fn collect_merge(&self, value: Node, merged: &mut Entries) -> Result<()> {
         let sources = match value.value {
             NodeValue::Map(_) => vec![value],
             NodeValue::Seq(items) => items,
@@ -328,9 +409,7 @@ impl Builder<'_> {
                 ));
             };
             for (key, value) in entries {
-                if !merged.iter().any(|(k, _)| k.value == key.value) {
-                    merged.push((key, value));
-                }
+                merged.add(key, value);
             }
         }
         Ok(())
@@ -416,6 +495,36 @@ mod tests {
     #[test]
     fn duplicate_keys_keep_the_last_value() {
         assert_eq!(load("a: 1\na: 2\n").to_json(), json!({"a": 2}));
+    }
+
+    #[test]
+    fn keys_are_the_same_key_when_their_values_are_equal() {
+        // (document, how many entries its mapping keeps)
+        let cases = [
+            ("1: a\n'1': b\n1: c\n", 2),
+            ("0.0: a\n-0.0: b\n", 1),
+            (".nan: a\n.nan: b\n", 2),
+            ("yes: a\ntrue: b\n~: c\nnull: d\n", 2),
+            (
+                "m: &m {a: 1, b: 2}\nn:\n  <<: [*m, {a: 3, c: 4}]\n  b: 5\n",
+                2,
+            ),
+        ];
+        for (text, count) in cases {
+            let doc = load(text);
+            assert_eq!(doc.as_map().map(<[_]>::len), Some(count), "{text:?}");
+        }
+        let merged = load("m: &m {a: 1, b: 2}\nn:\n  <<: [*m, {a: 3, c: 4}]\n  b: 5\n");
+        assert_eq!(
+            merged.get("n").unwrap().to_json(),
+            json!({"b": 5, "a": 1, "c": 4})
+        );
+        let wide: String = (0..20_000)
+            .map(|i| format!("k{i}: {i}\nk{i}: {}\n", i + 1))
+            .collect();
+        let doc = load(&wide);
+        assert_eq!(doc.as_map().map(<[_]>::len), Some(20_000));
+        assert_eq!(doc.get("k19999").unwrap().to_json(), json!(20_000));
     }
 
     #[test]
