@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod executor;
 pub mod inventory;
+pub mod limits;
 pub mod location;
 pub mod output;
 pub mod playbook;

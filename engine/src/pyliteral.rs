@@ -10,11 +10,20 @@ pub fn ini_value(text: &str) -> Value {
     literal_eval(text).unwrap_or_else(|| Value::String(text.to_string()))
 }
 
+/// How deeply brackets may nest: CPython's tokenizer (`MAXLEVEL`) refuses the 201st level with "too many
+/// nested parentheses", so a deeper value stays a string, as in Ansible. It also bounds this parser's
+/// recursion, which a 20,000-deep INI value overflowed.
+const MAX_NESTING: usize = 200;
+
 /// `None` wherever Python raises (SyntaxError, ValueError) or produces something JSON cannot hold.
 pub fn literal_eval(text: &str) -> Option<Value> {
     // literal_eval strips leading spaces and tabs before parsing.
     let chars: Vec<char> = text.trim_start_matches([' ', '\t']).chars().collect();
-    let mut parser = Parser { chars, pos: 0 };
+    let mut parser = Parser {
+        chars,
+        pos: 0,
+        depth: 0,
+    };
     let value = parser.expression()?;
     parser.skip_trivia();
     (parser.pos == parser.chars.len())
@@ -116,6 +125,8 @@ fn complex_str(re: f64, im: f64) -> String {
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// Brackets open around `pos`.
+    depth: usize,
 }
 
 impl Parser {
@@ -216,17 +227,19 @@ impl Parser {
         self.skip_trivia();
         let c = self.peek()?;
         match c {
-            '[' => {
+            '[' | '(' | '{' => {
+                if self.depth == MAX_NESTING {
+                    return None;
+                }
                 self.pos += 1;
-                Some(Lit::List(self.items(']')?))
-            }
-            '(' => {
-                self.pos += 1;
-                self.parenthesised()
-            }
-            '{' => {
-                self.pos += 1;
-                self.brace()
+                self.depth += 1;
+                let inside = match c {
+                    '[' => self.items(']').map(Lit::List),
+                    '(' => self.parenthesised(),
+                    _ => self.brace(),
+                };
+                self.depth -= 1;
+                inside
             }
             '.' if self.peek_at(1) == Some('.') && self.peek_at(2) == Some('.') => {
                 self.pos += 3;
@@ -612,6 +625,27 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(ini_value(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn nesting_deeper_than_python_allows_stays_a_string() {
+        let nested = |open: &str, close: &str, levels: usize| {
+            format!("{}1{}", open.repeat(levels), close.repeat(levels))
+        };
+        let mut two_hundred = json!(1);
+        for _ in 0..MAX_NESTING {
+            two_hundred = json!([two_hundred]);
+        }
+        assert_eq!(ini_value(&nested("[", "]", MAX_NESTING)), two_hundred);
+        // ast.literal_eval raises "too many nested parentheses" from level 201 on, whatever the brackets.
+        for (open, close, levels) in [("[", "]", 201), ("(", ",)", 201), ("{'a': ", "}", 20_000)] {
+            let text = nested(open, close, levels);
+            assert_eq!(
+                ini_value(&text),
+                Value::String(text.clone()),
+                "{open} x {levels}"
+            );
         }
     }
 

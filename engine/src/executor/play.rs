@@ -7,6 +7,7 @@ use super::task_vars::{assemble, VarSources};
 use super::RunOptions;
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;
+use crate::limits::TASK_MAX_DEPTH;
 use crate::output::{Event, HostResult, HostStats, Reporter, Status};
 use crate::playbook::{
     each_task, parse_bool_str, tags::should_run, Condition, Play, Playbook, Role, Task, TaskItem,
@@ -53,6 +54,10 @@ struct Inherited {
     /// A failure here is caught by an enclosing block's `rescue`.
     rescuable: bool,
     include_params: VarMap,
+    /// How many blocks and includes enclose these tasks (the loader's count, `Loader::depth`).
+    depth: usize,
+    /// The include tasks that led here, outermost first, to name the chain when it is too deep.
+    includes: Vec<crate::Location>,
 }
 
 impl Inherited {
@@ -755,6 +760,7 @@ impl<'a> Run<'a> {
                 let newly_failed = match item {
                     TaskItem::Block(block) => {
                         let mut inner = scope.with_keywords(&block.keywords);
+                        inner.depth += 1;
                         inner.when.extend(block.when.iter().cloned());
                         if block.delegate_to.is_some() {
                             inner.delegate_to = block.delegate_to.clone();
@@ -1400,8 +1406,11 @@ impl<'a> Run<'a> {
             }
         }
         let mut loaded_groups = Vec::new();
+        // The included tasks sit one level below the include; the loader checks the blocks they hold.
+        let depth = scope.depth + 1;
         for (_, args, group_hosts) in groups {
             let loaded = match task.action.module {
+                _ if depth > TASK_MAX_DEPTH => Err(include_limit(task, scope)),
                 "include_tasks" | "import_tasks" => {
                     let file = args
                         .get("_raw_params")
@@ -1410,7 +1419,7 @@ impl<'a> Run<'a> {
                         .unwrap_or_default();
                     context
                         .playbook
-                        .include_tasks(&file, task)
+                        .include_tasks(&file, task, depth)
                         .map(|(path, items)| {
                             let shown = std::fs::canonicalize(&path)
                                 .unwrap_or(path)
@@ -1421,7 +1430,7 @@ impl<'a> Run<'a> {
                 }
                 _ => context
                     .playbook
-                    .include_role(task, &args)
+                    .include_role(task, &args, depth)
                     .map(|(items, handlers)| {
                         let name = args.get("name").map(value_text).unwrap_or_default();
                         (items, handlers, name)
@@ -1465,6 +1474,8 @@ impl<'a> Run<'a> {
                 }
             }
             let mut inner = scope.clone();
+            inner.depth = depth;
+            inner.includes.push(task.loc.clone());
             if !task.keywords.vars.is_empty() {
                 inner.vars.push(task.keywords.vars.clone());
             }
@@ -1478,6 +1489,25 @@ impl<'a> Run<'a> {
         }
         failed
     }
+}
+
+/// The failure of an include that would nest deeper than [`TASK_MAX_DEPTH`]: a file that includes itself
+/// whose `when` never ends the recursion, most likely. Names the chain of includes that led here.
+fn include_limit(task: &Task, scope: &Inherited) -> Error {
+    let steps = scope
+        .includes
+        .iter()
+        .chain([&task.loc])
+        .map(|loc| format!("{}:{}", loc.file.display(), loc.line));
+    Error::parse(
+        task.loc.clone(),
+        format!(
+            "include recursion limit reached: blocks and includes would nest more than {TASK_MAX_DEPTH} levels deep, \
+             through the includes {}",
+            crate::diagnostic::chain(steps)
+        ),
+    )
+    .with_hint("a file or role that includes itself needs a `when` that ends the recursion")
 }
 
 /// Whether `items` already holds this handler (same role folder and name).

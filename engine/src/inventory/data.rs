@@ -2,6 +2,7 @@
 //! (`InventoryData` in ansible-core): `all` and `ungrouped` always exist, top-level groups hang off `all`,
 //! hosts without a group land in `ungrouped`, and group depth drives variable precedence.
 
+use crate::limits::{GROUP_MAX_DEPTH, INVENTORY_MAX_HOSTS};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -19,6 +20,8 @@ pub struct Group {
     pub children: Vec<usize>,
     pub parents: Vec<usize>,
     pub vars: Map<String, Value>,
+    /// The longest path down to the group from a group without parents (`all`, once reconciled), kept
+    /// as children are added.
     pub depth: usize,
     pub priority: i64,
 }
@@ -27,6 +30,10 @@ pub struct Group {
 pub struct Host {
     pub name: String,
     pub vars: Map<String, Value>,
+    /// The groups holding the host directly (`Group::hosts` seen from the host), so that finding a
+    /// host's groups does not scan every group's hosts: with a range of 100,000 hosts, that scan made
+    /// loading quadratic.
+    groups: Vec<usize>,
 }
 
 /// Why a relationship could not be added; the caller knows the source position and turns it into an error.
@@ -34,6 +41,7 @@ pub struct Host {
 pub enum GraphError {
     SelfChild(String),
     Loop { child: String, parent: String },
+    TooDeep { child: String, parent: String },
 }
 
 impl std::fmt::Display for GraphError {
@@ -43,6 +51,11 @@ impl std::fmt::Display for GraphError {
             GraphError::Loop { child, parent } => write!(
                 f,
                 "Adding group '{child}' as child to '{parent}' creates a recursive dependency loop."
+            ),
+            GraphError::TooDeep { child, parent } => write!(
+                f,
+                "group nesting limit: adding group '{child}' as child to '{parent}' nests groups more than \
+                 {GROUP_MAX_DEPTH} levels deep"
             ),
         }
     }
@@ -122,6 +135,19 @@ impl Data {
         id
     }
 
+    /// Refuses the host names of one inventory entry if they would take the inventory past
+    /// [`INVENTORY_MAX_HOSTS`]; the caller knows where the entry is.
+    pub fn check_room(&self, names: &[String]) -> Result<(), String> {
+        let new = names.iter().filter(|n| self.host_id(n).is_none()).count();
+        let total = self.hosts.len() + new;
+        if total > INVENTORY_MAX_HOSTS {
+            return Err(format!(
+                "inventory host limit: these hosts would make {total}, more than the {INVENTORY_MAX_HOSTS} an inventory may hold"
+            ));
+        }
+        Ok(())
+    }
+
     /// Adds the host if new (the port only counts the first time, like `Host(name, port)`), and puts it in
     /// `group` when given.
     pub fn add_host(&mut self, name: &str, group: Option<usize>, port: Option<u64>) -> usize {
@@ -142,6 +168,7 @@ impl Data {
                 self.hosts.push(Host {
                     name: name.to_string(),
                     vars,
+                    groups: Vec::new(),
                 });
                 self.host_index.insert(name.to_string(), id);
                 if LOCALHOST_NAMES.contains(&name) {
@@ -165,8 +192,9 @@ impl Data {
     }
 
     pub fn add_host_to_group(&mut self, group: usize, host: usize) {
-        if !self.groups[group].hosts.contains(&host) {
+        if !self.hosts[host].groups.contains(&group) {
             self.groups[group].hosts.push(host);
+            self.hosts[host].groups.push(group);
         }
     }
 
@@ -183,6 +211,7 @@ impl Data {
                 parent: self.groups[parent].name.clone(),
             });
         }
+        self.deepen(parent, child)?;
         self.groups[parent].children.push(child);
         if !self.groups[child].parents.contains(&parent) {
             self.groups[child].parents.push(parent);
@@ -206,12 +235,44 @@ impl Data {
         self.hosts[host].vars.insert(key.to_string(), value);
     }
 
+    /// Settles the depths below `child` once it hangs under `parent`, or refuses the link if that nests
+    /// groups deeper than [`GROUP_MAX_DEPTH`], so that what walks the graph recursively stays shallow. A
+    /// link from `all` is never refused: reconciling hangs every top group there, one level deeper.
+    fn deepen(&mut self, parent: usize, child: usize) -> Result<(), GraphError> {
+        let mut pending = vec![(child, self.groups[parent].depth + 1)];
+        // New depths are applied once the whole link is allowed, so that a refused one changes nothing.
+        let mut raised: HashMap<usize, usize> = HashMap::new();
+        while let Some((group, depth)) = pending.pop() {
+            let current = raised
+                .get(&group)
+                .copied()
+                .unwrap_or(self.groups[group].depth);
+            if depth <= current {
+                continue;
+            }
+            if depth > GROUP_MAX_DEPTH && parent != ALL {
+                return Err(GraphError::TooDeep {
+                    child: self.groups[child].name.clone(),
+                    parent: self.groups[parent].name.clone(),
+                });
+            }
+            raised.insert(group, depth);
+            pending.extend(self.groups[group].children.iter().map(|&c| (c, depth + 1)));
+        }
+        for (group, depth) in raised {
+            self.groups[group].depth = depth;
+        }
+        Ok(())
+    }
+
     /// Every group above `group` (not including it).
     pub fn ancestors(&self, group: usize) -> Vec<usize> {
         let mut seen = Vec::new();
+        let mut listed = vec![false; self.groups.len()];
         let mut stack: Vec<usize> = self.groups[group].parents.clone();
         while let Some(g) = stack.pop() {
-            if !seen.contains(&g) {
+            if !listed[g] {
+                listed[g] = true;
                 seen.push(g);
                 stack.extend(self.groups[g].parents.iter().copied());
             }
@@ -221,13 +282,14 @@ impl Data {
 
     /// The host's groups including every ancestor, like Ansible's `Host.groups`.
     pub fn host_groups(&self, host: usize) -> Vec<usize> {
+        let mut direct = self.hosts[host].groups.clone();
+        // In the order of the groups, as Ansible walks them.
+        direct.sort_unstable();
         let mut result = Vec::new();
-        for (id, group) in self.groups.iter().enumerate() {
-            if group.hosts.contains(&host) {
-                for g in self.ancestors(id).into_iter().chain(std::iter::once(id)) {
-                    if !result.contains(&g) {
-                        result.push(g);
-                    }
+        for id in direct {
+            for g in self.ancestors(id).into_iter().chain(std::iter::once(id)) {
+                if !result.contains(&g) {
+                    result.push(g);
                 }
             }
         }
@@ -238,12 +300,15 @@ impl Data {
     /// children, then deeper levels breadth first.
     pub fn group_hosts(&self, group: usize) -> Vec<usize> {
         let mut order = vec![group];
+        let mut listed = vec![false; self.groups.len()];
+        listed[group] = true;
         let mut level: Vec<usize> = vec![group];
         while !level.is_empty() {
             let mut next = Vec::new();
             for g in level {
                 for &child in &self.groups[g].children {
-                    if !order.contains(&child) {
+                    if !listed[child] {
+                        listed[child] = true;
                         order.push(child);
                         next.push(child);
                     }
@@ -252,9 +317,11 @@ impl Data {
             level = next;
         }
         let mut hosts = Vec::new();
+        let mut taken = vec![false; self.hosts.len()];
         for g in order {
             for &h in &self.groups[g].hosts {
-                if !hosts.contains(&h) {
+                if !taken[h] {
+                    taken[h] = true;
                     hosts.push(h);
                 }
             }
@@ -262,8 +329,9 @@ impl Data {
         hosts
     }
 
-    /// Ansible's `reconcile_inventory`: orphan groups join `all`, groupless hosts join `ungrouped`, hosts that
-    /// found a real group leave `ungrouped`, and depths are settled.
+    /// Ansible's `reconcile_inventory`: orphan groups join `all`, groupless hosts join `ungrouped`, and hosts
+    /// that found a real group leave `ungrouped`. Depths are kept as groups are linked (`deepen`), which is
+    /// what Ansible's incremental updates converge to.
     pub fn reconcile(&mut self) {
         for id in 1..self.groups.len() {
             if self.groups[id].parents.is_empty() {
@@ -272,44 +340,27 @@ impl Data {
                 let _ = self.add_child_group(ALL, id);
             }
         }
-        for host in 0..self.hosts.len() {
+        let mut leaving = vec![false; self.hosts.len()];
+        for (host, leaves) in leaving.iter_mut().enumerate() {
             let groups = self.host_groups(host);
             if groups.contains(&UNGROUPED) {
-                if groups.iter().any(|&g| g != ALL && g != UNGROUPED) {
-                    self.groups[UNGROUPED].hosts.retain(|&h| h != host);
-                }
+                *leaves = groups.iter().any(|&g| g != ALL && g != UNGROUPED);
             } else if groups.is_empty() || groups == [ALL] {
                 self.add_host_to_group(UNGROUPED, host);
             }
         }
-        self.compute_depths();
+        // Removed at once: one scan of `ungrouped`, not one per leaving host.
+        self.groups[UNGROUPED].hosts.retain(|&h| !leaving[h]);
+        for (host, leaves) in self.hosts.iter_mut().zip(leaving) {
+            if leaves {
+                host.groups.retain(|&g| g != UNGROUPED);
+            }
+        }
         let host_names: Vec<String> = self.hosts.iter().map(|h| h.name.clone()).collect();
         for name in host_names {
             if self.group_id(&name).is_some() {
                 self.warn(format!("Found both group and host with same name: {name}"));
             }
-        }
-    }
-
-    /// Depth is the longest path from `all`, which is what Ansible's incremental updates converge to.
-    fn compute_depths(&mut self) {
-        let mut memo: Vec<Option<usize>> = vec![None; self.groups.len()];
-        fn depth(data: &Data, g: usize, memo: &mut Vec<Option<usize>>) -> usize {
-            if let Some(d) = memo[g] {
-                return d;
-            }
-            let parents = data.groups[g].parents.clone();
-            let d = parents
-                .into_iter()
-                .map(|p| depth(data, p, memo) + 1)
-                .max()
-                .unwrap_or(0);
-            memo[g] = Some(d);
-            d
-        }
-        for g in 0..self.groups.len() {
-            let d = depth(self, g, &mut memo);
-            self.groups[g].depth = d;
         }
     }
 }
@@ -373,6 +424,34 @@ mod tests {
             data.add_child_group(b, a).unwrap_err().to_string(),
             "Adding group 'a' as child to 'b' creates a recursive dependency loop."
         );
+    }
+
+    #[test]
+    fn groups_nest_at_most_the_limit_whichever_end_a_chain_is_built_from() {
+        for top_down in [true, false] {
+            let mut data = Data::new();
+            let groups: Vec<usize> = (0..=GROUP_MAX_DEPTH + 1)
+                .map(|i| data.add_group(&format!("g{i}")))
+                .collect();
+            let mut links: Vec<(usize, usize)> = groups.windows(2).map(|w| (w[0], w[1])).collect();
+            if !top_down {
+                links.reverse();
+            }
+            let refused: Vec<String> = links
+                .iter()
+                .filter_map(|&(parent, child)| data.add_child_group(parent, child).err())
+                .map(|e| e.to_string())
+                .collect();
+            assert_eq!(refused.len(), 1, "top down: {top_down}: {refused:?}");
+            assert!(
+                refused[0].starts_with("group nesting limit:"),
+                "{refused:?}"
+            );
+            assert!(data.groups.iter().all(|g| g.depth <= GROUP_MAX_DEPTH));
+            // Reconciling hangs the top group under `all`, one level deeper, and is never refused.
+            data.reconcile();
+            assert!(data.groups.iter().all(|g| g.depth <= GROUP_MAX_DEPTH + 1));
+        }
     }
 
     #[test]

@@ -1,29 +1,132 @@
 //! Host ranges such as `db[01:10].example.com`, `web[a:f]` and `node[1:9:2]` (Ansible's
 //! `expand_hostname_range`), expanded left to right so several ranges in one name multiply.
 
+use crate::diagnostic::shorten;
+use crate::limits::HOST_RANGE_MAX_HOSTS;
+
 const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 pub fn has_range(name: &str) -> bool {
     name.contains('[')
 }
 
-/// Expands every `[begin:end(:step)]` in `name`. Error texts are Ansible's.
+/// Expands every `[begin:end(:step)]` in `name`. Error texts are Ansible's, but for the limit on how many
+/// hosts one pattern may produce ([`HOST_RANGE_MAX_HOSTS`]), which is checked before any host is made.
 pub fn expand(name: &str) -> Result<Vec<String>, String> {
-    let Some(open) = name.find('[') else {
-        return Ok(vec![name.to_string()]);
-    };
-    let head = &name[..open];
-    let rest = &name[open + 1..];
-    let close = rest
-        .find(']')
-        .ok_or_else(|| format!("host range in '{name}' is missing its closing ']'"))?;
-    let inner = &rest[..close];
-    let tail = &rest[close + 1..];
-    if tail.contains(']') && !tail.contains('[') {
-        // Python's split('|') would produce more than three pieces and fail to unpack.
-        return Err(format!("host range in '{name}' has an unmatched ']'"));
+    let (ranges, last) = parse(name)?;
+    let count = ranges
+        .iter()
+        .fold(1u128, |total, range| total.saturating_mul(range.len()));
+    if count > HOST_RANGE_MAX_HOSTS as u128 {
+        return Err(format!(
+            "host range limit: '{}' would expand to {count} hosts, more than the {HOST_RANGE_MAX_HOSTS} one \
+             pattern may",
+            shorten(name)
+        ));
+    }
+    // Several ranges multiply, the leftmost varying slowest, as Ansible's recursion does.
+    let mut hosts = vec![String::new()];
+    for range in &ranges {
+        let items = range.items();
+        hosts = hosts
+            .iter()
+            .flat_map(|prefix| {
+                items
+                    .iter()
+                    .map(move |item| format!("{prefix}{}{item}", range.head))
+            })
+            .collect();
+    }
+    for host in &mut hosts {
+        host.push_str(last);
+    }
+    Ok(hosts)
+}
+
+/// One `[begin:end(:step)]` of a name and the literal text before it. Bounds are `i128` so that Python's
+/// `range(begin, end + 1, step)` cannot overflow at `i64::MAX`.
+struct Range<'a> {
+    head: &'a str,
+    begin: i128,
+    stop: i128,
+    step: i128,
+    letters: bool,
+    /// A leading zero asks for zero padding to the width of `begin`.
+    pad: Option<usize>,
+}
+
+impl Range<'_> {
+    /// The length of Python's `range(begin, stop, step)`.
+    fn len(&self) -> u128 {
+        let (span, step) = if self.step > 0 {
+            (self.stop - self.begin, self.step)
+        } else {
+            (self.begin - self.stop, -self.step)
+        };
+        if span <= 0 {
+            0
+        } else {
+            span.unsigned_abs().div_ceil(step.unsigned_abs())
+        }
     }
 
+    fn items(&self) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut i = self.begin;
+        while (self.step > 0 && i < self.stop) || (self.step < 0 && i > self.stop) {
+            let item = if self.letters {
+                // In bounds: begin and stop came from LETTERS, and the step moves toward stop.
+                let index = i as usize;
+                LETTERS[index..=index].to_string()
+            } else {
+                i.to_string()
+            };
+            items.push(match self.pad {
+                Some(width) => zfill(&item, width),
+                None => item,
+            });
+            i += self.step;
+        }
+        items
+    }
+}
+
+/// The ranges of `name`, left to right, and the text after the last one. Like Ansible, the text after
+/// an empty range is not looked at.
+fn parse(name: &str) -> Result<(Vec<Range<'_>>, &str), String> {
+    let mut ranges = Vec::new();
+    let mut rest = name;
+    while let Some(open) = rest.find('[') {
+        let head = &rest[..open];
+        let inside = &rest[open + 1..];
+        let close = inside.find(']').ok_or_else(|| {
+            format!(
+                "host range in '{}' is missing its closing ']'",
+                shorten(name)
+            )
+        })?;
+        let inner = &inside[..close];
+        let tail = &inside[close + 1..];
+        if tail.contains(']') && !tail.contains('[') {
+            // Python's split('|') would produce more than three pieces and fail to unpack.
+            return Err(format!(
+                "host range in '{}' has an unmatched ']'",
+                shorten(name)
+            ));
+        }
+        let range = bounds(head, inner)?;
+        let empty = range.len() == 0;
+        ranges.push(range);
+        rest = tail;
+        if empty {
+            break;
+        }
+    }
+    Ok((ranges, rest))
+}
+
+/// The `begin:end(:step)` between brackets.
+fn bounds<'a>(head: &'a str, inner: &str) -> Result<Range<'a>, String> {
     let bounds: Vec<&str> = inner.split(':').collect();
     if bounds.len() != 2 && bounds.len() != 3 {
         return Err("host range must be begin:end or begin:end:step".into());
@@ -38,8 +141,6 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
     if step == 0 {
         return Err("range() arg 3 must not be zero".into());
     }
-
-    // A leading zero asks for zero padding to the width of `begin`.
     let pad = if begin.starts_with('0') && begin.len() > 1 {
         if begin.len() != end.len() {
             return Err("host range must specify equal-length begin and end formats".into());
@@ -48,41 +149,23 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
     } else {
         None
     };
-
-    let items: Vec<String> = match (letter_index(begin), letter_index(end)) {
+    let (first, last, letters) = match (letter_index(begin), letter_index(end)) {
         (Some(b), Some(e)) => {
             if b > e {
                 return Err("host range must have begin <= end".into());
             }
-            python_range(b as i64, e as i64 + 1, step)
-                .into_iter()
-                .map(|i| LETTERS[i as usize..=i as usize].to_string())
-                .collect()
+            (b as i128, e as i128, true)
         }
-        _ => {
-            let b = python_int(begin)?;
-            let e = python_int(end)?;
-            python_range(b, e + 1, step)
-                .into_iter()
-                .map(|i| i.to_string())
-                .collect()
-        }
+        _ => (python_int(begin)?.into(), python_int(end)?.into(), false),
     };
-
-    let mut hosts = Vec::new();
-    for item in items {
-        let item = match pad {
-            Some(width) => zfill(&item, width),
-            None => item,
-        };
-        let candidate = format!("{head}{item}{tail}");
-        if has_range(&candidate) {
-            hosts.extend(expand(&candidate)?);
-        } else {
-            hosts.push(candidate);
-        }
-    }
-    Ok(hosts)
+    Ok(Range {
+        head,
+        begin: first,
+        stop: last + 1,
+        step: step.into(),
+        letters,
+        pad,
+    })
 }
 
 fn letter_index(text: &str) -> Option<usize> {
@@ -91,17 +174,6 @@ fn letter_index(text: &str) -> Option<usize> {
         (Some(c), None) => LETTERS.find(c),
         _ => None,
     }
-}
-
-/// Python's `range(start, stop, step)`; Python slicing of the letters behaves the same way for positive steps.
-fn python_range(start: i64, stop: i64, step: i64) -> Vec<i64> {
-    let mut out = Vec::new();
-    let mut i = start;
-    while (step > 0 && i < stop) || (step < 0 && i > stop) {
-        out.push(i);
-        i += step;
-    }
-    out
 }
 
 fn python_int(text: &str) -> Result<i64, String> {
@@ -117,7 +189,12 @@ fn python_int(text: &str) -> Result<i64, String> {
     valid
         .then(|| cleaned.replace('_', "").parse::<i64>().ok())
         .flatten()
-        .ok_or_else(|| format!("invalid literal for int() with base 10: '{text}'"))
+        .ok_or_else(|| {
+            format!(
+                "invalid literal for int() with base 10: '{}'",
+                shorten(text)
+            )
+        })
 }
 
 /// Python's `str.zfill`: pads after the sign.
@@ -158,6 +235,31 @@ mod tests {
     #[test]
     fn several_ranges_multiply() {
         assert_eq!(ok("r[1:2]-[a:b]"), ["r1-a", "r1-b", "r2-a", "r2-b"]);
+    }
+
+    #[test]
+    fn patterns_past_the_host_range_limit_are_refused_before_expanding() {
+        let cases = [
+            ("web[1:50000000]", "50000000"),
+            ("r[1:1000]-[1:1000]", "1000000"),
+            ("h[0:9223372036854775807]", "9223372036854775808"),
+            (
+                "h[-9223372036854775808:9223372036854775807]",
+                "18446744073709551616",
+            ),
+            ("h[a:Z][1:1000000000][1:1000000000]", "52000000000000000000"),
+        ];
+        for (pattern, count) in cases {
+            let error = expand(pattern).unwrap_err();
+            assert!(error.starts_with("host range limit:"), "{pattern}: {error}");
+            assert!(
+                error.contains(&format!("'{pattern}' would expand to {count} hosts")),
+                "{pattern}: {error}"
+            );
+        }
+        assert_eq!(ok("h[1:100000]").len(), HOST_RANGE_MAX_HOSTS);
+        assert_eq!(ok("h[9223372036854775806:9223372036854775807]").len(), 2);
+        assert_eq!(ok("h[5:3][1:100000000]"), Vec::<String>::new());
     }
 
     #[test]

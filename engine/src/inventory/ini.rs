@@ -5,6 +5,7 @@ use super::address::parse_address;
 use super::data::Data;
 use super::host_range;
 use super::shlex;
+use crate::diagnostic::shorten;
 use crate::error::{Error, Result};
 use crate::location::Location;
 use crate::pyliteral::ini_value;
@@ -85,6 +86,7 @@ pub fn parse(text: &str, path: &Path, data: &mut Data) -> Result<()> {
             }
             continue;
         } else if line.starts_with('[') && line.ends_with(']') {
+            let line = shorten(line);
             return Err(Error::parse(
                 at(0),
                 format!(
@@ -99,17 +101,21 @@ pub fn parse(text: &str, path: &Path, data: &mut Data) -> Result<()> {
             State::Hosts => host_line(line, &at, data, group_id)?,
             State::Vars => {
                 let Some((key, value)) = line.split_once('=') else {
-                    return Err(
-                        Error::parse(at(0), format!("Expected key=value, got: {line}"))
-                            .with_hint("[group:vars] sections hold one `name=value` per line"),
-                    );
+                    return Err(Error::parse(
+                        at(0),
+                        format!("Expected key=value, got: {}", shorten(line)),
+                    )
+                    .with_hint("[group:vars] sections hold one `name=value` per line"));
                 };
                 data.set_group_var(group_id, key.trim(), ini_value(value.trim()))
                     .map_err(|message| Error::parse(at(key.chars().count() + 1), message))?;
             }
             State::Children => {
                 let child = child_group_name(line).ok_or_else(|| {
-                    Error::parse(at(0), format!("Expected group name, got: {line}"))
+                    Error::parse(
+                        at(0),
+                        format!("Expected group name, got: {}", shorten(line)),
+                    )
                 })?;
                 match data.group_id(child) {
                     Some(child_id) => data
@@ -227,17 +233,18 @@ fn host_line(
     let tokens = shlex::split(line).map_err(|e| {
         Error::parse(
             at(0),
-            format!("Error parsing host definition '{line}': {e}"),
+            format!("Error parsing host definition '{}': {e}", shorten(line)),
         )
     })?;
     let Some(first) = tokens.first() else {
         return Err(Error::parse(
             at(0),
-            format!("Expected a host name, got: {line}"),
+            format!("Expected a host name, got: {}", shorten(line)),
         ));
     };
-    let (hostnames, port) =
-        expand_host_pattern(&first.text).map_err(|e| Error::parse(at(first.start), e))?;
+    let (hostnames, port) = expand_host_pattern(&first.text)
+        .and_then(|(names, port)| data.check_room(&names).map(|()| (names, port)))
+        .map_err(|e| Error::parse(at(first.start), e))?;
 
     let mut vars = Vec::new();
     for token in &tokens[1..] {
@@ -246,7 +253,7 @@ fn host_line(
                 at(token.start),
                 format!(
                     "Expected key=value host variable assignment, got: {}",
-                    token.text
+                    shorten(&token.text)
                 ),
             )
             .with_hint("quote values that contain spaces: key=\"a value\""));
@@ -265,9 +272,10 @@ fn host_line(
 /// A host pattern with an optional `:port`, expanded into host names; Ansible's INI-specific checks included.
 pub fn expand_host_pattern(pattern: &str) -> Result<(Vec<String>, Option<u64>), String> {
     let (host, port) = parse_address(pattern, true).unwrap_or_else(|| (pattern.to_string(), None));
+    let shown = shorten(pattern);
     if pattern.trim().ends_with(':') && port.is_none() {
         return Err(format!(
-            "Invalid host pattern '{pattern}' supplied, ending in ':' is not allowed, this character is reserved to \
+            "Invalid host pattern '{shown}' supplied, ending in ':' is not allowed, this character is reserved to \
              provide a port."
         ));
     }
@@ -277,7 +285,7 @@ pub fn expand_host_pattern(pattern: &str) -> Result<(Vec<String>, Option<u64>), 
         vec![host]
     };
     if names.iter().any(|n| n.trim() == "---") {
-        return Err(format!("Invalid host pattern '{pattern}' supplied, '---' is normally a sign this is a YAML file."));
+        return Err(format!("Invalid host pattern '{shown}' supplied, '---' is normally a sign this is a YAML file."));
     }
     Ok((names, port))
 }

@@ -182,7 +182,8 @@ impl Inventory {
         };
         let terms = pattern::expand_limit(limit, base)?;
         let mut evaluator = pattern::Evaluator::new(&self.data);
-        let allowed = evaluator.evaluate(&terms)?;
+        let allowed: std::collections::HashSet<String> =
+            evaluator.evaluate(&terms)?.into_iter().collect();
         selected.hosts.retain(|h| allowed.contains(h));
         for w in evaluator.warnings {
             if !selected.warnings.contains(&w) {

@@ -5,6 +5,7 @@
 use super::address::parse_address;
 use super::data::{Data, LOCALHOST_NAMES};
 use crate::error::{Error, Result};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// The hosts a pattern selected (inventory order, no duplicates) and the warnings Ansible would print.
@@ -125,22 +126,21 @@ impl<'a> Evaluator<'a> {
                 continue;
             }
             let that = self.match_one(term)?;
+            // Sets, not scans of lists: a group may hold 100,000 hosts.
             if term.starts_with('!') {
+                let that: HashSet<&String> = that.iter().collect();
                 hosts.retain(|h| !that.contains(h));
             } else if term.starts_with('&') {
+                let that: HashSet<&String> = that.iter().collect();
                 hosts.retain(|h| that.contains(h));
             } else {
-                let existing = hosts.clone();
+                let existing: HashSet<String> = hosts.iter().cloned().collect();
                 hosts.extend(that.into_iter().filter(|h| !existing.contains(h)));
             }
         }
-        let mut unique = Vec::new();
-        for h in hosts {
-            if !unique.contains(&h) {
-                unique.push(h);
-            }
-        }
-        Ok(unique)
+        let mut seen = HashSet::new();
+        hosts.retain(|h| seen.insert(h.clone()));
+        Ok(hosts)
     }
 
     fn match_one(&mut self, term: &str) -> Result<Vec<String>> {

@@ -4,6 +4,7 @@
 use super::address::parse_address;
 use super::data::Data;
 use super::host_range;
+use crate::diagnostic::shorten;
 use crate::error::{Error, Result};
 use crate::yaml::{Node, NodeValue};
 
@@ -107,7 +108,9 @@ fn parse_group(name: &str, key: &Node, node: &Node, data: &mut Data) -> Result<O
             "hosts" => {
                 for (host_key, host_node) in entries {
                     let pattern = host_key.key_text();
-                    let (names, port) = expand(&pattern).map_err(|e| Error::parse(host_key.loc.clone(), e))?;
+                    let (names, port) = expand(&pattern)
+                        .and_then(|(names, port)| data.check_room(&names).map(|()| (names, port)))
+                        .map_err(|e| Error::parse(host_key.loc.clone(), e))?;
                     let vars = match &host_node.value {
                         NodeValue::Null => Vec::new(),
                         NodeValue::Map(vars) => vars.iter().map(|(k, v)| (k.key_text(), v.to_json())).collect(),
@@ -116,10 +119,13 @@ fn parse_group(name: &str, key: &Node, node: &Node, data: &mut Data) -> Result<O
                                 host_node.loc.clone(),
                                 format!(
                                     "Invalid data from file, expected dictionary and got:\n\n{}",
-                                    crate::yaml::scalar_text(&host_node.to_json())
+                                    shorten(&crate::yaml::scalar_text(&host_node.to_json()))
                                 ),
                             )
-                            .with_hint(format!("a host entry is `{pattern}:` or `{pattern}: {{var: value}}`")));
+                            .with_hint({
+                                let pattern = shorten(&pattern);
+                                format!("a host entry is `{pattern}:` or `{pattern}: {{var: value}}`")
+                            }));
                         }
                     };
                     for host_name in names {

@@ -4,7 +4,9 @@ use super::fields::{self, Condition};
 use super::play::Play;
 use super::task::{Block, BlockOrigin, Task, TaskItem};
 use super::validate;
+use crate::diagnostic::chain;
 use crate::error::{Error, Result};
+use crate::limits::TASK_MAX_DEPTH;
 use crate::location::Location;
 use crate::template::is_templated;
 use crate::yaml::{self, Node, NodeValue};
@@ -23,14 +25,8 @@ impl Playbook {
     pub fn load(path: &Path) -> Result<Playbook> {
         // A playbook named without a folder leaves this empty, so that paths in messages read `roles/x/...`.
         let playbook_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut loader = Loader {
-            playbook_dir,
-            roles_path: roles_path_from_env(),
-            import_stack: Vec::new(),
-            role_stack: Vec::new(),
-            role_handlers: Vec::new(),
-        };
-        let plays = loader.playbook_file(path)?;
+        let mut loader = Loader::new(playbook_dir, 0);
+        let plays = loader.playbook_file(path, None)?;
         for play in &plays {
             validate::notify_targets(play)?;
         }
@@ -77,10 +73,61 @@ pub(crate) struct Loader {
     pub playbook_dir: PathBuf,
     pub roles_path: Vec<PathBuf>,
     /// Files being imported, to report import cycles instead of overflowing the stack.
-    pub import_stack: Vec<PathBuf>,
-    pub role_stack: Vec<PathBuf>,
+    pub import_stack: Vec<Import>,
+    /// Roles being expanded, for the same reason.
+    pub role_stack: Vec<Import>,
     /// Handlers of the roles of the current play, appended to the play's own.
     pub role_handlers: Vec<TaskItem>,
+    /// How many blocks, imports and roles enclose what is being read (an include's file starts at the
+    /// include's depth), bounded by [`TASK_MAX_DEPTH`] so that neither this recursive loader nor the
+    /// executor, which recurses once per block, can overflow the stack.
+    pub depth: usize,
+}
+
+/// A file or role being read, and the statement that asked for it (none for the playbook itself).
+pub(crate) struct Import {
+    pub id: PathBuf,
+    pub shown: String,
+    pub from: Option<Location>,
+}
+
+/// The error for an import or role that is already being read: the cycle, and where each step of it is
+/// (`verb` says what a step does: "imports").
+pub(crate) fn recursion(what: &str, verb: &str, stack: &[Import], again: Import) -> Error {
+    let first = stack
+        .iter()
+        .position(|i| i.id == again.id)
+        .unwrap_or_default();
+    let cycle = &stack[first..];
+    let names = cycle
+        .iter()
+        .map(|i| i.shown.clone())
+        .chain([again.shown.clone()]);
+    let steps: Vec<String> = cycle[1..]
+        .iter()
+        .chain([&again])
+        .filter_map(|i| {
+            i.from
+                .as_ref()
+                .map(|loc| format!("{loc} {verb} {}", i.shown))
+        })
+        .collect();
+    let loc = again
+        .from
+        .clone()
+        .unwrap_or_else(|| Location::file_start(&again.id));
+    Error::parse(loc, format!("{what} recursion: {}", chain(names))).with_hint(format!(
+        "{}; {what}s are expanded when the playbook loads, so they cannot recurse",
+        steps.join(", ")
+    ))
+}
+
+fn nesting_limit(loc: &Location) -> Error {
+    Error::parse(
+        loc.clone(),
+        format!("nesting limit: blocks, imports, roles and includes nest more than {TASK_MAX_DEPTH} levels deep here"),
+    )
+    .with_hint("real playbooks nest far less; look for a chain of imports or roles that never ends")
 }
 
 fn single_document(path: &Path) -> Result<Option<Node>> {
@@ -97,21 +144,46 @@ fn single_document(path: &Path) -> Result<Option<Node>> {
 }
 
 impl Loader {
-    fn enter(&mut self, path: &Path, loc: Option<&Location>) -> Result<()> {
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        if self.import_stack.contains(&canonical) {
-            let loc = loc.cloned().unwrap_or_else(|| Location::file_start(path));
-            return Err(Error::parse(
-                loc,
-                format!("'{}' imports itself", path.display()),
-            ));
+    pub(crate) fn new(playbook_dir: PathBuf, depth: usize) -> Loader {
+        Loader {
+            playbook_dir,
+            roles_path: roles_path_from_env(),
+            import_stack: Vec::new(),
+            role_stack: Vec::new(),
+            role_handlers: Vec::new(),
+            depth,
         }
-        self.import_stack.push(canonical);
+    }
+
+    /// Starts reading `path`, asked for at `from`; refuses a file already being read.
+    fn enter(&mut self, path: &Path, from: Option<&Location>) -> Result<()> {
+        let import = Import {
+            id: path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+            shown: path.display().to_string(),
+            from: from.cloned(),
+        };
+        if self.import_stack.iter().any(|i| i.id == import.id) {
+            return Err(recursion("import", "imports", &self.import_stack, import));
+        }
+        self.import_stack.push(import);
         Ok(())
     }
 
-    fn playbook_file(&mut self, path: &Path) -> Result<Vec<Play>> {
-        self.enter(path, None)?;
+    /// One level deeper into blocks, imports and roles, at `loc`; [`Loader::unnest`] leaves it.
+    pub(crate) fn nest(&mut self, loc: &Location) -> Result<()> {
+        if self.depth >= TASK_MAX_DEPTH {
+            return Err(nesting_limit(loc));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    pub(crate) fn unnest(&mut self) {
+        self.depth -= 1;
+    }
+
+    fn playbook_file(&mut self, path: &Path, from: Option<&Location>) -> Result<Vec<Play>> {
+        self.enter(path, from)?;
         let scope = Scope {
             file: path.to_path_buf(),
             role: None,
@@ -184,7 +256,10 @@ impl Loader {
             ));
         };
         let path = self.resolve_file(&file, &loc, scope, &[])?;
-        let mut plays = self.playbook_file(&path)?;
+        // Imported plays do not nest when they run, but reading them recurses.
+        self.nest(&loc)?;
+        let mut plays = self.playbook_file(&path, Some(&loc))?;
+        self.unnest();
         for play in &mut plays {
             for (k, v) in &vars {
                 play.keywords
@@ -245,9 +320,15 @@ impl Loader {
         )
     }
 
-    /// A task file (imported, or a role's tasks/handlers): a list of tasks, possibly empty.
-    pub(crate) fn task_file(&mut self, path: &Path, scope: &Scope) -> Result<Vec<TaskItem>> {
-        self.enter(path, None)?;
+    /// A task file (imported, included, or a role's tasks/handlers), asked for at `from`: a list of tasks,
+    /// possibly empty.
+    pub(crate) fn task_file(
+        &mut self,
+        path: &Path,
+        from: &Location,
+        scope: &Scope,
+    ) -> Result<Vec<TaskItem>> {
+        self.enter(path, Some(from))?;
         let items = match single_document(path)? {
             None => Vec::new(),
             Some(doc) if doc.is_null() => Vec::new(),
@@ -273,7 +354,7 @@ impl Loader {
     }
 
     /// `- import_tasks: file.yml`: read now, and wrapped in a block carrying the import's keywords.
-    pub(crate) fn import_tasks(&mut self, task: Task, scope: &Scope) -> Result<Block> {
+    pub(crate) fn import_tasks(&mut self, task: Box<Task>, scope: &Scope) -> Result<Block> {
         if task.loop_.is_some() {
             return Err(Error::parse(
                 task.loc,
@@ -297,7 +378,9 @@ impl Loader {
             file: path.clone(),
             role: scope.role.clone(),
         };
-        let tasks = self.task_file(&path, &file_scope)?;
+        self.nest(&task.loc)?;
+        let tasks = self.task_file(&path, &task.action.args_loc, &file_scope)?;
+        self.unnest();
         Ok(Block {
             loc: task.loc,
             name: task.name,
@@ -320,24 +403,26 @@ fn is_import_playbook(key: &str) -> bool {
 }
 
 impl Playbook {
-    fn loader(&self) -> Loader {
-        Loader {
-            playbook_dir: self
-                .path
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default(),
-            roles_path: roles_path_from_env(),
-            import_stack: Vec::new(),
-            role_stack: Vec::new(),
-            role_handlers: Vec::new(),
-        }
+    /// A loader for what an include at task nesting `depth` reads (see [`Loader::depth`]).
+    fn loader(&self, depth: usize) -> Loader {
+        let playbook_dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Loader::new(playbook_dir, depth)
     }
 
     /// `include_tasks: FILE` at run time: the file is found as an import would be (the role's `tasks/`,
-    /// beside the including file, the playbook folder) and read with the including task's role.
-    pub fn include_tasks(&self, file: &str, from: &Task) -> Result<(PathBuf, Vec<TaskItem>)> {
-        let mut loader = self.loader();
+    /// beside the including file, the playbook folder) and read with the including task's role. `depth` is
+    /// how many blocks and includes enclose the included tasks, the include itself counted.
+    pub fn include_tasks(
+        &self,
+        file: &str,
+        from: &Task,
+        depth: usize,
+    ) -> Result<(PathBuf, Vec<TaskItem>)> {
+        let mut loader = self.loader(depth);
         let scope = Scope {
             file: from.loc.file.as_ref().clone(),
             role: from.role.clone(),
@@ -347,17 +432,19 @@ impl Playbook {
             file: path.clone(),
             role: from.role.clone(),
         };
-        let items = loader.task_file(&path, &file_scope)?;
+        let items = loader.task_file(&path, &from.action.args_loc, &file_scope)?;
         Ok((path, items))
     }
 
-    /// `include_role: name=X` at run time: the role's blocks (dependencies first) and its handlers.
+    /// `include_role: name=X` at run time: the role's blocks (dependencies first) and its handlers; `depth`
+    /// as for [`Playbook::include_tasks`].
     pub fn include_role(
         &self,
         from: &Task,
         args: &crate::vars::VarMap,
+        depth: usize,
     ) -> Result<(Vec<TaskItem>, Vec<TaskItem>)> {
-        let mut loader = self.loader();
+        let mut loader = self.loader(depth);
         let scope = Scope {
             file: from.loc.file.as_ref().clone(),
             role: from.role.clone(),

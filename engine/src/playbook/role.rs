@@ -2,7 +2,7 @@
 
 use super::fields;
 use super::keyword_set::Keywords;
-use super::loader::{Loader, Scope};
+use super::loader::{recursion, Import, Loader, Scope};
 use super::task::{Block, BlockOrigin, TaskItem};
 use crate::error::{Error, Result};
 use crate::suggest;
@@ -273,12 +273,15 @@ impl Loader {
             }
             None => false,
         };
-        if self.role_stack.contains(&path) {
-            return Err(Error::parse(
-                request.loc.clone(),
-                format!("role '{name}' depends on itself"),
-            ));
+        let import = Import {
+            id: path.clone(),
+            shown: name.clone(),
+            from: Some(request.loc.clone()),
+        };
+        if self.role_stack.iter().any(|r| r.id == path) {
+            return Err(recursion("role", "uses role", &self.role_stack, import));
         }
+        self.nest(&request.loc)?;
         let defaults_files = role_file(&path.join("defaults"), &request.defaults_from);
         let vars_files = role_file(&path.join("vars"), &request.vars_from);
         let role = Arc::new(Role {
@@ -296,7 +299,7 @@ impl Loader {
             role: Some(role.clone()),
         };
         let mut blocks = Vec::new();
-        self.role_stack.push(path.clone());
+        self.role_stack.push(import);
         if let Some(dependencies) = meta_doc.as_ref().and_then(|m| m.get("dependencies")) {
             for dependency in fields::sequence("dependencies", dependencies)? {
                 let dependency = RoleRequest::from_node(dependency)?;
@@ -305,7 +308,6 @@ impl Loader {
         }
         let task_files = role_file(&path.join("tasks"), &request.tasks_from);
         if task_files.is_empty() && request.tasks_from != "main" {
-            self.role_stack.pop();
             return Err(Error::parse(
                 request.loc.clone(),
                 format!(
@@ -329,7 +331,7 @@ impl Loader {
                 file: file.clone(),
                 role: Some(role.clone()),
             };
-            tasks.extend(self.task_file(file, &file_scope)?);
+            tasks.extend(self.task_file(file, &request.loc, &file_scope)?);
         }
         // A role included twice still has one set of handlers.
         let handlers_loaded = self.role_handlers.iter().any(
@@ -345,10 +347,11 @@ impl Loader {
                 file: file.clone(),
                 role: Some(role.clone()),
             };
-            let handlers = self.task_file(&file, &file_scope)?;
+            let handlers = self.task_file(&file, &request.loc, &file_scope)?;
             self.role_handlers.extend(handlers);
         }
         self.role_stack.pop();
+        self.unnest();
         blocks.push(Block {
             loc: request.loc.clone(),
             name: None,
@@ -369,7 +372,7 @@ impl Loader {
     /// `- import_role: name=x tasks_from=y` with the import task's keywords applied to the role's blocks.
     pub(crate) fn import_role(
         &mut self,
-        task: super::task::Task,
+        task: Box<super::task::Task>,
         scope: &Scope,
     ) -> Result<Vec<Block>> {
         let mut request =

@@ -181,11 +181,21 @@ impl Loader {
             .with_hint("each task is a `- name: ...` entry with a module such as `debug: msg=hi`")
         })?;
         if node.get("block").is_some() {
-            return Ok(vec![TaskItem::Block(Box::new(
-                self.block(node, entries, scope)?,
-            ))]);
+            return Ok(vec![TaskItem::Block(self.block(node, entries, scope)?)]);
         }
-        let task = self.task(node, entries, scope)?;
+        self.task_or_import(node, entries, scope)
+    }
+
+    /// A task, or the blocks an import expands to. Blocks and imports recurse through `task_item`, whose
+    /// frame every level of nesting pays for, so what is large (a task, a block) is built in frames of
+    /// its own and boxed: in a debug build, building them inline costs tens of kilobytes per level.
+    fn task_or_import(
+        &mut self,
+        node: &Node,
+        entries: &[(Node, Node)],
+        scope: &Scope,
+    ) -> Result<Vec<TaskItem>> {
+        let task = self.boxed_task(node, entries, scope)?;
         match task.action.module {
             "import_tasks" => Ok(vec![TaskItem::Block(Box::new(
                 self.import_tasks(task, scope)?,
@@ -195,12 +205,27 @@ impl Loader {
                 .into_iter()
                 .map(|b| TaskItem::Block(Box::new(b)))
                 .collect()),
-            _ => Ok(vec![TaskItem::Task(Box::new(task))]),
+            _ => Ok(vec![TaskItem::Task(task)]),
         }
     }
 
-    fn block(&mut self, node: &Node, entries: &[(Node, Node)], scope: &Scope) -> Result<Block> {
-        let mut block = Block {
+    fn boxed_task(
+        &mut self,
+        node: &Node,
+        entries: &[(Node, Node)],
+        scope: &Scope,
+    ) -> Result<Box<Task>> {
+        self.task(node, entries, scope).map(Box::new)
+    }
+
+    fn block(
+        &mut self,
+        node: &Node,
+        entries: &[(Node, Node)],
+        scope: &Scope,
+    ) -> Result<Box<Block>> {
+        self.nest(&node.loc)?;
+        let mut block = Box::new(Block {
             loc: node.loc.clone(),
             name: None,
             origin: BlockOrigin::Written,
@@ -213,7 +238,7 @@ impl Loader {
             rescue: Vec::new(),
             always: Vec::new(),
             role: scope.role.clone(),
-        };
+        });
         for (key_node, value) in entries {
             let key = key_node.key_text();
             if block.keywords.read(&key, value)? {
@@ -252,6 +277,7 @@ impl Loader {
                 }
             }
         }
+        self.unnest();
         Ok(block)
     }
 

@@ -33,6 +33,7 @@ use super::task::{Task, TaskItem};
 use super::Condition;
 use crate::error::{Error, Result};
 use crate::inventory::Inventory;
+use crate::limits::TASK_MAX_DEPTH;
 use crate::location::Location;
 use crate::template::{is_templated, Templar, TEMPLATE_MODULE_VARS};
 use crate::vars::{VarMap, MAGIC_NAMES};
@@ -103,6 +104,7 @@ pub fn check(
         dynamic: false,
         seen_roles: HashSet::new(),
         seen_files: HashSet::new(),
+        depth: 0,
     };
     for playbook in playbooks {
         for play in &playbook.plays {
@@ -284,6 +286,9 @@ struct Scan<'a> {
     /// Roles (by folder and the files read) and files (templates, includes) already scanned.
     seen_roles: HashSet<(PathBuf, Vec<PathBuf>, Vec<PathBuf>)>,
     seen_files: HashSet<PathBuf>,
+    /// How many blocks and includes enclose what is being read, as the executor counts them: an include
+    /// deeper than [`TASK_MAX_DEPTH`] fails at run time, so it is not read now.
+    depth: usize,
 }
 
 /// Where an expression is: evaluated as such, or part of the value of a variable.
@@ -600,10 +605,12 @@ impl Scan<'_> {
                     let mut inner = tags.clone();
                     inner.extend(block.keywords.tags.iter().cloned());
                     self.frames.push(HashSet::new());
+                    self.depth += 1;
                     let mut selected = false;
                     for part in [&block.block, &block.rescue, &block.always] {
                         selected |= self.items(part, playbook, &inner, notified.as_deref_mut());
                     }
+                    self.depth -= 1;
                     if selected {
                         any = true;
                         if let Some(notified) = notified.as_deref_mut() {
@@ -816,10 +823,16 @@ impl Scan<'_> {
             self.dynamic = true;
             return;
         };
-        match playbook.include_tasks(file, task) {
+        if self.depth >= TASK_MAX_DEPTH {
+            self.dynamic = true;
+            return;
+        }
+        match playbook.include_tasks(file, task, self.depth + 1) {
             Ok((path, items)) => {
                 if self.seen_files.insert(path) {
+                    self.depth += 1;
                     self.items(&items, playbook, tags, notified);
+                    self.depth -= 1;
                 }
             }
             Err(_) => self.dynamic = true,
@@ -845,10 +858,16 @@ impl Scan<'_> {
         if !self.seen_files.insert(key) {
             return;
         }
-        match playbook.include_role(task, args) {
+        if self.depth >= TASK_MAX_DEPTH {
+            self.dynamic = true;
+            return;
+        }
+        match playbook.include_role(task, args, self.depth + 1) {
             Ok((blocks, handlers)) => {
                 let mut notified = notified;
+                self.depth += 1;
                 self.items(&blocks, playbook, tags, notified.as_deref_mut());
+                self.depth -= 1;
                 let local = notified.map(|n| n.clone()).unwrap_or_default();
                 self.handlers(&handlers, playbook, local);
             }
