@@ -219,6 +219,10 @@ pub trait Connection: Send + Sync {
         None
     }
 
+    /// Removes what writes abandoned mid-way left on the host (an interrupted run drops them before they
+    /// could clean up). Connections whose writes clean up after themselves do nothing.
+    async fn discard_unfinished(&self) {}
+
     /// Whether this connection is the check-mode overlay: it records writes instead of making them. In
     /// check mode a module writes its predicted files through such a connection (and records directories
     /// and removals with the two methods below), so that later tasks of the run see them. Other

@@ -214,7 +214,7 @@ fn an_interrupted_copy_leaves_no_temp_file_and_a_killed_one_is_cleared_by_the_ne
     wait_until(Duration::from_secs(60), || temps() > 0);
     running.signal("INT");
     running.wait(Duration::from_secs(30)).code(99);
-    wait_until(Duration::from_secs(5), || temps() == 0);
+    wait_until(Duration::from_secs(15), || temps() == 0);
     // Killed outright (sshd and its sessions SIGKILLed): nothing on the host could clean up...
     let running = ply_in(dir.path()).spawn();
     wait_until(Duration::from_secs(60), || temps() > 0);

@@ -236,6 +236,7 @@ fn execute(
         for playbook in playbooks {
             run.run_playbook(playbook).await?;
         }
+        run.clean_up_after_interrupt().await;
         let code = run.finish().1;
         // Stopped commands are ended on their hosts by tasks of this runtime: let them finish first.
         crate::connection::wait_for_cleanups(std::time::Duration::from_secs(3)).await;

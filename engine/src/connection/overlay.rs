@@ -338,6 +338,10 @@ impl Connection for CheckOverlay {
         self.inner.lost()
     }
 
+    async fn discard_unfinished(&self) {
+        self.inner.discard_unfinished().await
+    }
+
     async fn check_record_directory(
         &self,
         path: &str,

@@ -339,6 +339,22 @@ impl Connections {
         Ok(target)
     }
 
+    /// After an interruption: every open connection removes what its abandoned writes left behind.
+    pub async fn discard_unfinished(&self) {
+        let slots: Vec<Slot> = self
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for slot in slots {
+            if let Some(Ok(connection)) = slot.get() {
+                connection.discard_unfinished().await;
+            }
+        }
+    }
+
     /// Host key notices (changed keys let through, keys learned) since the last call, for the run to
     /// show.
     pub fn take_notices(&self) -> Vec<String> {

@@ -207,6 +207,13 @@ impl<'a> Run<'a> {
             .clone()
     }
 
+    /// After an interruption, removes what abandoned writes left on the hosts (their temp files).
+    pub async fn clean_up_after_interrupt(&self) {
+        if self.interrupted() {
+            self.connections.discard_unfinished().await;
+        }
+    }
+
     /// Runs every play of the playbook.
     pub async fn run_playbook(&self, playbook: &Playbook) -> Result<()> {
         self.report(&Event::PlaybookStart {

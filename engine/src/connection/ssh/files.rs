@@ -25,10 +25,16 @@ TOKEN={token}
     )
 }
 
-/// Receives stdin into a new temp file, readable only by its owner until it is complete.
+/// Receives stdin into a new temp file, readable only by its owner until it is complete. `cat` runs in
+/// the background and the shell waits for it, because a shell defers its traps until a foreground
+/// command ends: a signal (ply interrupted) must remove the temp file at once, not when the stream ends.
+/// (A background command's stdin is /dev/null unless given, hence fd 3.)
 const RECEIVE: &str = r#"(umask 077; set -C; : > "$T") || exit 1
 trap 'rm -f -- "$T"' EXIT
-cat > "$T" || exit 1
+trap 'kill $C 2>/dev/null; exit 143' TERM; trap 'kill $C 2>/dev/null; exit 129' HUP
+exec 3<&0
+cat <&3 > "$T" & C=$!
+wait $C || exit 1
 "#;
 
 /// Checks the size, applies mode and ownership (kept from the replaced file when not given), syncs and

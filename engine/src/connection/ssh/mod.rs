@@ -165,6 +165,10 @@ pub struct SshConnection {
     user: String,
     command_timeout: Option<Duration>,
     session: Session,
+    /// Streamed uploads begun and not yet committed or discarded (token, path, become user): a write
+    /// abandoned by an interrupted run leaves its temp file on the host until
+    /// [`Connection::discard_unfinished`] removes it.
+    unfinished: std::sync::Mutex<Vec<(String, String, Option<Become>)>>,
 }
 
 impl std::fmt::Debug for SshConnection {
@@ -190,6 +194,7 @@ impl SshConnection {
             user: target.user,
             command_timeout: target.command_timeout,
             session,
+            unfinished: Default::default(),
         })
     }
 
@@ -435,6 +440,55 @@ impl Connection for SshConnection {
         become_: Option<&Become>,
     ) -> Result<(), ConnectionError> {
         let token = shell_ops::random_token(16);
+        let entry = (token.clone(), path.to_string(), become_.cloned());
+        self.unfinished_list().push(entry);
+        let result = self
+            .stream_upload(path, &token, source, attributes, become_)
+            .await;
+        self.unfinished_list().retain(|(t, _, _)| *t != token);
+        result
+    }
+
+    async fn discard_unfinished(&self) {
+        let unfinished = std::mem::take(&mut *self.unfinished_list());
+        for (token, path, become_) in unfinished {
+            if self.is_closed() {
+                return;
+            }
+            let _ = self
+                .run_script(
+                    files::discard_script(&path, &token),
+                    Stdin::None,
+                    become_.as_ref(),
+                )
+                .await;
+        }
+    }
+
+    async fn checksum_sha1(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Option<String>, ConnectionError> {
+        self.checksum_sha1_script(path, become_).await
+    }
+}
+
+impl SshConnection {
+    fn unfinished_list(&self) -> std::sync::MutexGuard<'_, Vec<(String, String, Option<Become>)>> {
+        self.unfinished.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Receives the stream into a temp file, then (second command) checks and commits it.
+    async fn stream_upload(
+        &self,
+        path: &str,
+        token: &str,
+        source: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
+        attributes: &FileAttributes,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let token = token.to_string();
         let mut hashed = hashing::Sha1Reader::new(source);
         let received = self
             .run_script(
@@ -480,7 +534,7 @@ impl Connection for SshConnection {
         }
     }
 
-    async fn checksum_sha1(
+    async fn checksum_sha1_script(
         &self,
         path: &str,
         become_: Option<&Become>,
